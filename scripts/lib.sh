@@ -1,0 +1,75 @@
+# Shared by scripts/setup, scripts/run and scripts/test. Source it; do not run it.
+# shellcheck shell=bash
+
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$REPO/.local"            # per-checkout state ignored by git: private cluster, logs
+PRIVATE_PG_PORT=54322           # the port `supabase start` gives its database
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# The PostgreSQL server to use, as host:port: DATABASE_URL's when set, else 127.0.0.1:5432 when it
+# answers, else a private cluster under .local/pg (started by ensure_postgres).
+pg_server() {
+  if [[ -n "${DATABASE_URL:-}" ]]; then
+    local hostport="${DATABASE_URL#*://}"; hostport="${hostport#*@}"; hostport="${hostport%%/*}"
+    [[ "$hostport" == *:* ]] || hostport="$hostport:5432"
+    echo "$hostport"
+  elif [[ -z "${SALESPULSE_PRIVATE_PG:-}" ]] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    echo "127.0.0.1:5432"
+  else
+    echo "127.0.0.1:$PRIVATE_PG_PORT"
+  fi
+}
+
+# apt-get install the packages not yet installed; `apt-get update` only when something is missing.
+apt_ensure() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  log "installing ${missing[*]}"
+  local sudo=(); [[ $EUID -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# `cargo install` a tool at a pinned version unless that version is already installed.
+cargo_tool() {
+  local crate="$1" version="$2"; shift 2
+  if cargo install --list | grep -q "^$crate v$version:"; then return 0; fi
+  log "installing $crate $version"
+  cargo install --locked --quiet "$crate" --version "$version" "$@"
+}
+
+# Starts the private cluster under .local/pg when no server answers where pg_server points.
+ensure_postgres() {
+  local server host port
+  server="$(pg_server)"; host="${server%:*}"; port="${server##*:}"
+  pg_isready -q -h "$host" -p "$port" 2>/dev/null && return 0
+  if [[ -n "${DATABASE_URL:-}" ]]; then
+    echo "DATABASE_URL points at $server, which does not answer" >&2; return 1
+  fi
+  local bin; bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+  local data="$LOCAL/pg"
+  log "starting a private PostgreSQL cluster in $data on port $port"
+  mkdir -p "$data"; chown postgres:postgres "$data"; chmod 700 "$data"
+  if [[ ! -f "$data/PG_VERSION" ]]; then
+    runuser -u postgres -- "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
+    -o "-p $port -k $data -c listen_addresses=127.0.0.1" start >/dev/null
+}
+
+# The owner connection for database NAME on the chosen server.
+database_url() {
+  local name="$1"
+  if [[ -n "${DATABASE_URL:-}" ]]; then
+    echo "${DATABASE_URL%/*}/$name"
+  else
+    echo "postgres://postgres@$(pg_server)/$name"
+  fi
+}

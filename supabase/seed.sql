@@ -1,0 +1,1 @@
+-- Seed data is generated from data/ by the loader (local-stack db seed); this file stays empty.

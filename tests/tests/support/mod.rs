@@ -1,0 +1,39 @@
+//! What every integration test needs: where the running stack is and its keys.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// The running local stack, as `local-stack serve` described it in `supabase/.temp/status.env`.
+pub struct Stack {
+    pub api_url: String,
+    pub db_url: String,
+    pub jwt_secret: String,
+    pub anon_key: String,
+    pub service_role_key: String,
+}
+
+impl Stack {
+    pub fn from_status() -> Self {
+        let path = std::env::var("STACK_STATUS_FILE").map(PathBuf::from).unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../supabase/.temp/status.env")
+        });
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("{}: {e}; start the stack with scripts/run", path.display())
+        });
+        let vars: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+        let get = |key: &str| {
+            vars.get(key)
+                .unwrap_or_else(|| panic!("{key} missing from {}", path.display()))
+                .to_string()
+        };
+        Self {
+            api_url: get("API_URL"),
+            db_url: get("DB_URL"),
+            jwt_secret: get("JWT_SECRET"),
+            anon_key: get("ANON_KEY"),
+            service_role_key: get("SERVICE_ROLE_KEY"),
+        }
+    }
+}
