@@ -20,7 +20,7 @@ create schema tests;
 grant usage on schema tests to anon, authenticated, service_role;
 
 create table tests.names (name text primary key, id uuid not null unique);
-grant select on tests.names to anon, authenticated, service_role;
+grant select, insert on tests.names to anon, authenticated, service_role;
 
 create function tests.id(fixture text) returns uuid
 language sql stable as $$
@@ -95,6 +95,43 @@ begin
   insert into public.platform_admins (user_id, note) values (tests.id('platform_admin'), 'tests');
   insert into public.team_managers (team_id, user_id, org_id)
   values (tests.id('team_a1'), tests.id('team_manager'), tests.id('org_a'));
+end
+$$;
+
+-- Member-owned data on top of the world: SIMs, goals, activities, notes, scenarios, rules.
+-- Names: sim_global, sim_a, sim_b; goal_<persona>, act_<persona>, rule_<persona>,
+-- scenario_<persona> for rep, rep2, other and suspended; note_rep (rep on themselves) and
+-- note_tm (the team manager about the rep).
+create function tests.create_member_data() returns void
+language plpgsql set client_min_messages = warning as $$
+declare
+  persona text;
+begin
+  truncate public.sims cascade;
+  insert into public.sims (id, org_id, key, name, industry, average_deal_value_cents, commission_rate)
+  values (tests.named('sim_global'), null, 'global', 'Global', 'Real estate', 1000000, 0.03),
+         (tests.named('sim_a'), tests.id('org_a'), 'own', 'Org A''s', 'Solar', 3000000, 0.05),
+         (tests.named('sim_b'), tests.id('org_b'), 'own', 'Org B''s', 'Solar', 3000000, 0.05);
+  insert into public.sim_stages (sim_id, position, key, name, activity_type, conversion_rate)
+  select tests.id(s), p.position, p.key, p.name, p.activity_type::public.activity_type, p.rate
+    from unnest(array['sim_global', 'sim_a', 'sim_b']) s,
+         (values (1, 'call', 'Call', 'call', 0.1), (2, 'appointment', 'Appointment', 'appointment', 0.25),
+                 (3, 'deal', 'Deal', 'deal', null)) p(position, key, name, activity_type, rate);
+  foreach persona in array array['rep', 'rep2', 'other', 'suspended'] loop
+    insert into public.goals (id, user_id, sim_id, income_target_cents, period_kind, period_start)
+    values (tests.named('goal_' || persona), tests.id(persona), tests.id('sim_global'), 10000000,
+            'year', date '2026-01-01');
+    insert into public.activities (id, user_id, goal_id, type, occurred_on, quantity)
+    values (tests.named('act_' || persona), tests.id(persona), tests.id('goal_' || persona), 'call',
+            date '2026-03-02', 20);
+    insert into public.referral_rules (id, user_id, name, referral_close_rate)
+    values (tests.named('rule_' || persona), tests.id(persona), 'Referrals', 0.4);
+    insert into public.scenarios (id, user_id, name, inputs)
+    values (tests.named('scenario_' || persona), tests.id(persona), 'Double it', '{"target": 20000000}');
+  end loop;
+  insert into public.annotations (id, user_id, author_id, on_date, body)
+  values (tests.named('note_rep'), tests.id('rep'), tests.id('rep'), date '2026-03-02', 'Good day'),
+         (tests.named('note_tm'), tests.id('rep'), tests.id('team_manager'), date '2026-03-02', 'Call earlier');
 end
 $$;
 
