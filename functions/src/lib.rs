@@ -1,42 +1,177 @@
-//! The registry of functions served at `/functions/v1/<name>` by every host.
+//! The registry of functions served at `/functions/v1/<name>` by every host (native, Workers,
+//! Spin). Each function is a module with `async fn handle(request, &Ctx)`; `dispatch` adds what
+//! every function shares: CORS, the body limit, the request id and one log line per request.
+
+mod health;
 
 use bytes::Bytes;
-use http::{Request, Response, StatusCode, header};
+use http::{HeaderValue, Method, Request, Response};
+use serde_json::json;
+use shared::cors;
 use shared::error::ApiError;
+use shared::http::{MAX_BODY_BYTES, REQUEST_ID};
+use shared::runtime::Ctx;
 
-/// Names of every registered function, in the order the registry lists them.
+/// Names of every registered function.
 pub const NAMES: &[&str] = &["health"];
 
-/// Runs the function `name` on `request`; an unknown name is a JSON 404.
-pub fn dispatch(name: &str, request: Request<Bytes>) -> Response<Bytes> {
+/// Names of the scheduled jobs the hosts' cron triggers run.
+pub const CRON_JOBS: &[&str] = &[];
+
+/// Runs the function `name` on `request`. Never fails: errors leave as the JSON envelope.
+pub async fn dispatch(name: &str, request: Request<Bytes>, ctx: &Ctx) -> Response<Bytes> {
+    let request_headers = request.headers().clone();
+    let method = request.method().clone();
+    let mut response = if method == Method::OPTIONS {
+        cors::preflight(&request_headers, &ctx.config)
+    } else {
+        route(name, request, ctx).await.unwrap_or_else(ApiError::into_response)
+    };
+    if method != Method::OPTIONS {
+        cors::apply(&request_headers, &mut response, &ctx.config);
+    }
+    if let Ok(id) = HeaderValue::from_str(&ctx.request_id) {
+        response.headers_mut().insert(REQUEST_ID, id);
+    }
+    let status = response.status().as_u16();
+    let fields = json!({ "function": name, "method": method.as_str(), "status": status });
+    if response.status().is_server_error() {
+        ctx.log.error("request", fields);
+    } else {
+        ctx.log.info("request", fields);
+    }
+    response
+}
+
+async fn route(
+    name: &str,
+    request: Request<Bytes>,
+    ctx: &Ctx,
+) -> Result<Response<Bytes>, ApiError> {
+    if request.body().len() > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+    }
     match name {
-        "health" => health(request),
-        other => ApiError::not_found(format!("no function named {other}")).into_response(),
+        "health" => health::handle(request, ctx).await,
+        _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }
 
-fn health(_request: Request<Bytes>) -> Response<Bytes> {
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Bytes::from_static(br#"{"status":"ok"}"#))
-        .expect("static parts always build a response")
+/// Runs the scheduled job `job`; an unknown name is a `not_found` error.
+pub async fn run_cron(job: &str, ctx: &Ctx) -> Result<(), ApiError> {
+    ctx.log.info("cron", json!({ "job": job }));
+    Err(ApiError::not_found(format!("no cron job named {job}")))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::rc::Rc;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Waker};
+
+    use http::{StatusCode, header};
+    use shared::runtime::{Config, HttpClient, HttpError, HttpFuture};
+
     use super::*;
 
-    #[test]
-    fn an_unknown_function_is_a_json_404() {
-        let response = dispatch("nope", Request::new(Bytes::new()));
-        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    /// Drives a future that never waits on I/O (our handlers with a scripted port) to completion.
+    pub fn block_on<F: Future>(future: F) -> F::Output {
+        let mut future = pin!(future);
+        let mut context = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
+                return output;
+            }
+        }
+    }
+
+    /// No outbound calls expected: any attempt fails like an unreachable upstream.
+    pub struct NoNetwork;
+
+    impl HttpClient for NoNetwork {
+        fn send<'a>(&'a self, _request: Request<Bytes>) -> HttpFuture<'a> {
+            Box::pin(async { Err(HttpError::Unreachable("no network in unit tests".into())) })
+        }
+    }
+
+    pub const SECRET: &str = "unit-test-jwt-secret-with-at-least-32-characters";
+    pub const NOW: u64 = 1_800_000_000;
+
+    pub fn ctx() -> Ctx {
+        let vars = [
+            ("SUPABASE_URL", "http://127.0.0.1:54321"),
+            ("SUPABASE_ANON_KEY", "anon"),
+            ("SUPABASE_JWT_SECRET", SECRET),
+            ("ALLOWED_ORIGINS", "https://app.example"),
+        ];
+        let config = Config::from_lookup(|name| {
+            vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        })
+        .unwrap();
+        Ctx::new(Arc::new(config), Rc::new(NoNetwork), "req-1", NOW).with_log_sink(Rc::new(|_| {}))
+    }
+
+    pub fn call(
+        name: &str,
+        request: Request<Bytes>,
+    ) -> (StatusCode, serde_json::Value, Response<Bytes>) {
+        let response = block_on(dispatch(name, request, &ctx()));
+        let body = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
+        (response.status(), body, response)
     }
 
     #[test]
-    fn health_answers_ok() {
-        let response = dispatch("health", Request::new(Bytes::new()));
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(response.body().as_ref(), br#"{"status":"ok"}"#);
+    fn an_unknown_function_is_a_json_404() {
+        let (status, body, _) = call("nope", Request::new(Bytes::new()));
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+
+    #[test]
+    fn every_registered_name_is_routed() {
+        for name in NAMES {
+            let (status, _, _) = call(name, Request::new(Bytes::new()));
+            assert_ne!(status, StatusCode::NOT_FOUND, "{name} is listed but not routed");
+        }
+    }
+
+    #[test]
+    fn every_response_carries_the_request_id_and_cors_for_allowed_origins() {
+        let request = Request::builder()
+            .header(header::ORIGIN, "https://app.example")
+            .body(Bytes::new())
+            .unwrap();
+        let (_, _, response) = call("health", request);
+        assert_eq!(response.headers()[REQUEST_ID], "req-1");
+        assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example");
+    }
+
+    #[test]
+    fn a_preflight_is_answered_before_any_function_runs() {
+        let request = Request::builder()
+            .method(Method::OPTIONS)
+            .header(header::ORIGIN, "https://app.example")
+            .body(Bytes::new())
+            .unwrap();
+        let (status, _, response) = call("nope", request);
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(response.headers()[REQUEST_ID], "req-1");
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_refused_whatever_the_function() {
+        let request = Request::new(Bytes::from(vec![b' '; MAX_BODY_BYTES + 1]));
+        let (status, body, _) = call("health", request);
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["error"]["code"], "payload_too_large");
+    }
+
+    #[test]
+    fn an_unknown_cron_job_is_not_found() {
+        assert!(CRON_JOBS.is_empty());
+        let error = block_on(run_cron("nightly", &ctx())).unwrap_err();
+        assert_eq!(error.status, StatusCode::NOT_FOUND);
     }
 }

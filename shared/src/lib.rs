@@ -1,4 +1,10 @@
 //! SalesPulse's common library. Everything here is runtime-neutral: the functions, the native
-//! host and the WASM hosts all build on it.
+//! host and the WASM hosts all build on it. No tokio, no host SDK: I/O goes through the
+//! [`runtime::HttpClient`] port that each host implements.
 
+pub mod auth;
+pub mod cors;
 pub mod error;
+pub mod http;
+pub mod log;
+pub mod runtime;

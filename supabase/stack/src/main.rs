@@ -6,6 +6,7 @@
 
 mod config;
 mod db;
+mod functions_host;
 mod keys;
 mod server;
 mod status;
@@ -42,7 +43,8 @@ async fn serve(config: Config) -> Result<()> {
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
     status::publish(&config)?;
     eprintln!("local stack serving {} (ready in {:?})", config.api_url(), started.elapsed());
-    axum::serve(listener, server::router())
+    let functions = functions_host::FunctionsHost::new(&config)?;
+    axum::serve(listener, server::router(functions))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -5,28 +5,27 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{Path, Request};
 use axum::response::Response;
 use axum::routing::any;
+use shared::error::ApiError;
+use shared::http::MAX_BODY_BYTES;
 
-/// Largest request body a function accepts; larger ones are refused before they are read whole.
-pub const MAX_FUNCTION_BODY: usize = 1 << 20;
+use crate::functions_host::FunctionsHost;
 
-pub fn router() -> Router {
-    Router::new().route("/functions/v1/{name}", any(function))
+pub fn router(functions: FunctionsHost) -> Router {
+    Router::new().route(
+        "/functions/v1/{name}",
+        any(move |Path(name): Path<String>, request: Request| {
+            let functions = functions.clone();
+            async move { function(&functions, name, request).await }
+        }),
+    )
 }
 
-async fn function(Path(name): Path<String>, request: Request) -> Response {
+/// Reads the body (refusing more than the functions accept) and hands the request over.
+async fn function(functions: &FunctionsHost, name: String, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let response = match to_bytes(body, MAX_FUNCTION_BODY).await {
-        Ok(bytes) => functions::dispatch(&name, http::Request::from_parts(parts, bytes)),
-        Err(_) => shared_error_too_large(),
+    let response = match to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => functions.handle(name, http::Request::from_parts(parts, bytes)).await,
+        Err(_) => ApiError::payload_too_large(MAX_BODY_BYTES).into_response(),
     };
     response.map(Body::from)
-}
-
-fn shared_error_too_large() -> http::Response<bytes::Bytes> {
-    shared::error::ApiError::new(
-        http::StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("the request body exceeds {MAX_FUNCTION_BODY} bytes"),
-    )
-    .into_response()
 }

@@ -1,0 +1,205 @@
+//! Small pieces every handler uses at its boundary: reading a JSON body into a typed value,
+//! answering JSON, checking the method, and the request id header.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The largest request body any function reads; hosts refuse larger ones before reading them.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The header carrying a request's id, in and out.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The caller's request id when it is one we can log and echo safely: 1 to 128 visible ASCII
+/// characters.
+pub fn incoming_request_id(headers: &HeaderMap) -> Option<String> {
+    let id = headers.get(REQUEST_ID)?.to_str().ok()?;
+    let sensible = !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic());
+    sensible.then(|| id.to_owned())
+}
+
+/// Refuses any method but `allowed` with a 405.
+pub fn require_method(request: &Request<Bytes>, allowed: Method) -> Result<(), ApiError> {
+    if request.method() == allowed {
+        Ok(())
+    } else {
+        Err(ApiError::method_not_allowed(allowed.as_str()))
+    }
+}
+
+/// Parses the body as JSON into `T`. Broken JSON is a 400 `invalid_json`; JSON of the wrong
+/// shape (missing field, wrong type, unknown field) is a 422 naming the field's path.
+pub fn read_json<T: DeserializeOwned>(request: &Request<Bytes>) -> Result<T, ApiError> {
+    if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
+        let is_json = content_type
+            .to_str()
+            .map(|v| {
+                v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as application/json",
+            ));
+        }
+    }
+    if request.body().len() > MAX_BODY_BYTES {
+        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(request.body());
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        let message = without_position(&inner.to_string());
+        match inner.classify() {
+            serde_json::error::Category::Data if path == "." => {
+                ApiError::validation("body", message)
+            }
+            serde_json::error::Category::Data => ApiError::validation(&path, message),
+            _ => invalid_json(&message),
+        }
+    })?;
+    deserializer.end().map_err(|e| invalid_json(&without_position(&e.to_string())))?;
+    Ok(value)
+}
+
+fn invalid_json(message: &str) -> ApiError {
+    ApiError::bad_request("invalid_json", format!("the body is not valid JSON: {message}"))
+}
+
+/// serde_json appends " at line L column C"; callers need the field, not the column.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// A JSON response with `status`.
+pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Bytes> {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut response = Response::new(Bytes::from(bytes));
+            *response.status_mut() = status;
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+        Err(_) => ApiError::internal().into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        amount: u64,
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Item {
+        rate: f64,
+    }
+
+    fn request(body: &str) -> Request<Bytes> {
+        Request::builder()
+            .method(Method::POST)
+            .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
+            .body(Bytes::from(body.to_owned()))
+            .unwrap()
+    }
+
+    fn error_of(body: &str) -> (u16, &'static str, String) {
+        let error = read_json::<Body>(&request(body)).unwrap_err();
+        (error.status.as_u16(), error.code, error.message)
+    }
+
+    #[test]
+    fn a_well_formed_body_becomes_the_typed_value() {
+        let body: Body = read_json(&request(r#"{"amount": 5, "items": [{"rate": 0.5}]}"#)).unwrap();
+        assert_eq!(body, Body { amount: 5, items: vec![Item { rate: 0.5 }] });
+    }
+
+    #[test]
+    fn broken_json_is_a_400() {
+        for body in ["{", "", "not json", r#"{"amount": 5, "items": []} trailing"#] {
+            let (status, code, _) = error_of(body);
+            assert_eq!((status, code), (400, "invalid_json"), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn json_of_the_wrong_shape_is_a_422_naming_the_field() {
+        let check = |body: &str, expected: &str| {
+            let (status, code, message) = error_of(body);
+            assert_eq!((status, code), (422, "validation_failed"), "{body}");
+            assert!(message.starts_with(expected), "{message:?} should start with {expected:?}");
+            assert!(!message.contains("line 1"), "{message}");
+        };
+        check(r#"{"items": []}"#, "body: missing field `amount`");
+        check(r#"{"amount": "5", "items": []}"#, "amount: invalid type: string");
+        check(
+            r#"{"amount": 1, "items": [{"rate": 1}, {"rate": "x"}]}"#,
+            "items[1].rate: invalid type",
+        );
+        check(r#"{"amount": 1, "items": [], "extra": 1}"#, "extra: unknown field `extra`");
+        check(r#"[1]"#, "body: invalid type: sequence");
+    }
+
+    #[test]
+    fn a_body_that_is_not_json_by_content_type_is_a_415() {
+        let mut request = request("{}");
+        request.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        assert_eq!(read_json::<Body>(&request).unwrap_err().status, 415);
+    }
+
+    #[test]
+    fn an_oversized_body_is_a_413() {
+        let big =
+            format!(r#"{{"amount": 1, "items": [], "pad": "{}"}}"#, "x".repeat(MAX_BODY_BYTES));
+        assert_eq!(error_of(&big).0, 413);
+    }
+
+    #[test]
+    fn only_the_allowed_method_passes() {
+        assert!(require_method(&request("{}"), Method::POST).is_ok());
+        let error = require_method(&request("{}"), Method::GET).unwrap_err();
+        assert_eq!((error.status.as_u16(), error.message.as_str()), (405, "use GET"));
+    }
+
+    #[test]
+    fn a_request_id_is_taken_only_when_it_is_sensible() {
+        let check = |value: &str, expected: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            headers.insert(REQUEST_ID, HeaderValue::from_str(value).unwrap());
+            assert_eq!(incoming_request_id(&headers).as_deref(), expected, "{value:?}");
+        };
+        check("abc-123", Some("abc-123"));
+        check("", None);
+        check("has space", None);
+        check(&"x".repeat(129), None);
+        assert_eq!(incoming_request_id(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn a_json_response_carries_its_status_and_content_type() {
+        let response = json_response(StatusCode::CREATED, &json!({"ok": true}));
+        assert_eq!(response.status(), StatusCode::CREATED);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        assert_eq!(response.body().as_ref(), br#"{"ok":true}"#);
+    }
+}
