@@ -157,7 +157,7 @@ mod tests {
             "items[1].rate: invalid type",
         );
         check(r#"{"amount": 1, "items": [], "extra": 1}"#, "extra: unknown field `extra`");
-        check(r#"[1]"#, "body: invalid type: sequence");
+        check(r#""text""#, "body: invalid type: string");
     }
 
     #[test]
