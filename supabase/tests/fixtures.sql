@@ -70,8 +70,8 @@ language plpgsql set client_min_messages = warning as $$
 begin
   truncate auth.users, public.organizations cascade;
   delete from tests.names;
-  insert into public.plans (key, name, price_cents, billing_interval, max_users, max_sims)
-  values ('tests_plan', 'Tests', 1000, 'month', 10, 3)
+  insert into public.plans (key, name, price_cents, billing_interval, max_users, max_sims, features)
+  values ('tests_plan', 'Tests', 1000, 'month', 10, 3, '{what_if,referral_rules,messaging}')
   on conflict (key) do nothing;
 
   insert into public.organizations (id, name, slug, plan_key)
@@ -132,6 +132,53 @@ begin
   insert into public.annotations (id, user_id, author_id, on_date, body)
   values (tests.named('note_rep'), tests.id('rep'), tests.id('rep'), date '2026-03-02', 'Good day'),
          (tests.named('note_tm'), tests.id('rep'), tests.id('team_manager'), date '2026-03-02', 'Call earlier');
+end
+$$;
+
+-- Messages: thread_tm (team manager -> rep) with msg_tm and the rep's reply msg_rep;
+-- thread_ea (enterprise admin -> rep2) with msg_ea.
+create function tests.create_messages() returns void
+language plpgsql set client_min_messages = warning as $$
+begin
+  insert into public.message_threads (id, started_by, participant_id, subject)
+  values (tests.named('thread_tm'), tests.id('team_manager'), tests.id('rep'), 'Pipeline'),
+         (tests.named('thread_ea'), tests.id('enterprise_admin'), tests.id('rep2'), 'Welcome');
+  insert into public.messages (id, thread_id, sender_id, body)
+  values (tests.named('msg_tm'), tests.id('thread_tm'), tests.id('team_manager'), 'How is it going?'),
+         (tests.named('msg_rep'), tests.id('thread_tm'), tests.id('rep'), 'Fine, 20 calls today'),
+         (tests.named('msg_ea'), tests.id('thread_ea'), tests.id('enterprise_admin'), 'Welcome aboard');
+end
+$$;
+
+-- Billing: subscriptions sub_a (org A, active) and sub_c (org C, past due), customers of both,
+-- holds hold_a and hold_b, one processed webhook event.
+create function tests.create_billing() returns void
+language plpgsql set client_min_messages = warning as $$
+begin
+  insert into public.subscriptions (id, org_id, plan_key, status, stripe_subscription_id, seats)
+  values (tests.named('sub_a'), tests.id('org_a'), 'tests_plan', 'active', 'sub_a', 5),
+         (tests.named('sub_c'), tests.id('org_c'), 'tests_plan', 'past_due', 'sub_c', 1);
+  insert into public.stripe_customers (org_id, stripe_customer_id)
+  values (tests.id('org_a'), 'cus_a'), (tests.id('org_c'), 'cus_c');
+  insert into public.payment_holds (id, org_id, stripe_payment_intent_id, amount_cents, capture_before)
+  values (tests.named('hold_a'), tests.id('org_a'), 'pi_a', 50000, now() + interval '6 days'),
+         (tests.named('hold_b'), tests.id('org_b'), 'pi_b', 50000, now() + interval '6 days');
+  insert into public.stripe_webhook_events (event_id, type, stripe_created_at)
+  values ('evt_fixture', 'invoice.paid', now());
+end
+$$;
+
+-- Flags: flag_global (csv_export off for all), flag_org_a and flag_org_b (org_dashboard on),
+-- flag_rep and flag_rep2 (voice_ai on for that user).
+create function tests.create_flags() returns void
+language plpgsql set client_min_messages = warning as $$
+begin
+  insert into public.feature_flags (id, key, scope, org_id, user_id, value)
+  values (tests.named('flag_global'), 'csv_export', 'global', null, null, 'false'),
+         (tests.named('flag_org_a'), 'org_dashboard', 'org', tests.id('org_a'), null, 'true'),
+         (tests.named('flag_org_b'), 'org_dashboard', 'org', tests.id('org_b'), null, 'true'),
+         (tests.named('flag_rep'), 'voice_ai', 'user', null, tests.id('rep'), 'true'),
+         (tests.named('flag_rep2'), 'voice_ai', 'user', null, tests.id('rep2'), 'true');
 end
 $$;
 

@@ -1,6 +1,6 @@
 -- annotations, scenarios and referral_rules × select/insert/update/delete × every persona.
 begin;
-select plan(111);
+select plan(114);
 select tests.create_world();
 select tests.create_member_data();
 
@@ -113,6 +113,18 @@ select is(tests.try_as(persona, $$delete from referral_rules where id = tests.id
   ) v(persona, expected);
 select throws_ok($$insert into referral_rules (user_id, name) values (tests.id('rep'), 'Nothing')$$,
   '23514', null, 'a referral rule must change something');
+
+-- paid features are refused by the database when off for the caller
+update plans set features = '{}' where key = 'tests_plan';
+select is(tests.try_as('rep', $$insert into scenarios (name, inputs) values ('What if', '{}')$$),
+  '42501 new row violates row-level security policy for table "scenarios"',
+  'scenarios: nobody saves a scenario when what-if is off for them');
+select is(tests.try_as('rep', $$insert into referral_rules (name, referral_close_rate) values ('R', 0.5)$$),
+  '42501 new row violates row-level security policy for table "referral_rules"',
+  'referral_rules: nobody adds a rule when referral rules are off for them');
+insert into feature_flags (key, scope, user_id, value) values ('what_if', 'user', tests.id('rep'), 'true');
+select is(tests.try_as('rep', $$insert into scenarios (name, inputs) values ('What if', '{}')$$), 'ok 1',
+  'scenarios: a user flag turns what-if back on for that user');
 
 select * from finish();
 rollback;
