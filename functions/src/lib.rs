@@ -2,7 +2,9 @@
 //! Spin). Each function is a module with `async fn handle(request, &Ctx)`; `dispatch` adds what
 //! every function shares: CORS, the body limit, the request id and one log line per request.
 
+mod goals_calculate;
 mod health;
+pub mod openapi;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response};
@@ -13,7 +15,7 @@ use shared::http::{MAX_BODY_BYTES, REQUEST_ID};
 use shared::runtime::Ctx;
 
 /// Names of every registered function.
-pub const NAMES: &[&str] = &["health"];
+pub const NAMES: &[&str] = &["health", "goals-calculate"];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
 pub const CRON_JOBS: &[&str] = &[];
@@ -53,6 +55,7 @@ async fn route(
     }
     match name {
         "health" => health::handle(request, ctx).await,
+        "goals-calculate" => goals_calculate::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }

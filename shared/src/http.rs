@@ -52,21 +52,14 @@ pub fn read_json<T: DeserializeOwned>(request: &Request<Bytes>) -> Result<T, Api
     if request.body().len() > MAX_BODY_BYTES {
         return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(request.body());
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    // Syntax first, so a truncated body is "not JSON" rather than a type error halfway in.
+    let value: serde_json::Value = serde_json::from_slice(request.body())
+        .map_err(|e| invalid_json(&without_position(&e.to_string())))?;
+    serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
-        let inner = error.into_inner();
-        let message = without_position(&inner.to_string());
-        match inner.classify() {
-            serde_json::error::Category::Data if path == "." => {
-                ApiError::validation("body", message)
-            }
-            serde_json::error::Category::Data => ApiError::validation(&path, message),
-            _ => invalid_json(&message),
-        }
-    })?;
-    deserializer.end().map_err(|e| invalid_json(&without_position(&e.to_string())))?;
-    Ok(value)
+        let message = without_position(&error.into_inner().to_string());
+        ApiError::validation(if path == "." { "body" } else { &path }, message)
+    })
 }
 
 fn invalid_json(message: &str) -> ApiError {
@@ -136,7 +129,7 @@ mod tests {
 
     #[test]
     fn broken_json_is_a_400() {
-        for body in ["{", "", "not json", r#"{"amount": 5, "items": []} trailing"#] {
+        for body in ["{", "", "not json", "[1, 2", r#"{"amount": 5, "items": []} trailing"#] {
             let (status, code, _) = error_of(body);
             assert_eq!((status, code), (400, "invalid_json"), "{body:?}");
         }

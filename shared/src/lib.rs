@@ -4,7 +4,10 @@
 
 pub mod auth;
 pub mod cors;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod log;
 pub mod runtime;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

@@ -199,23 +199,12 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::runtime::tests::SECRET;
+    pub use crate::testing::hs256;
 
     pub const NOW: UnixSeconds = 1_800_000_000;
 
     pub fn b64(bytes: &[u8]) -> String {
         URL_SAFE_NO_PAD.encode(bytes)
-    }
-
-    /// An HS256 token over `claims`, signed with `secret`.
-    pub fn hs256(claims: &Value, secret: &str) -> String {
-        let signed = format!(
-            "{}.{}",
-            b64(br#"{"alg":"HS256","typ":"JWT"}"#),
-            b64(claims.to_string().as_bytes())
-        );
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-        mac.update(signed.as_bytes());
-        format!("{signed}.{}", b64(&mac.finalize().into_bytes()))
     }
 
     fn signing_key(seed: u8) -> SigningKey {

@@ -25,10 +25,10 @@ pub struct Caller {
     pub email: Option<String>,
     /// The organization, when the token carries one (`app_metadata.org_id`).
     pub org_id: Option<Uuid>,
-    /// A platform admin acting as this user (`app_metadata.impersonator`).
+    /// A platform admin acting as this user (top-level claim `impersonator`).
     pub impersonator: Option<Uuid>,
-    /// Reads only: set for impersonation sessions (`app_metadata.read_only`, or implied by an
-    /// impersonator). Functions refuse writes; RLS enforces the same in the database.
+    /// Reads only (claim `read_only`, and always when there is an `impersonator`, as the
+    /// database's `private.is_read_only()` decides). Functions refuse writes; RLS does too.
     pub read_only: bool,
     token: String,
 }
@@ -58,9 +58,9 @@ impl Caller {
         let uuid_of = |value: Option<&Value>| {
             value.and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok())
         };
-        let impersonator = uuid_of(app_field("impersonator"));
+        let impersonator = uuid_of(claims.get("impersonator"));
         let read_only = impersonator.is_some()
-            || app_field("read_only").and_then(Value::as_bool).unwrap_or(false);
+            || claims.get("read_only").and_then(Value::as_bool).unwrap_or(false);
         Ok(Self {
             user_id,
             email: claims
@@ -145,18 +145,17 @@ mod tests {
     }
 
     #[test]
-    fn org_and_impersonation_come_from_app_metadata() {
+    fn org_comes_from_app_metadata_and_impersonation_from_top_level_claims() {
         let mut claims = user_claims();
-        claims["app_metadata"] = json!({
-            "org_id": "0b6c1f9e-1111-4a4a-8b8b-222233334444",
-            "impersonator": "5d5d5d5d-1111-4a4a-8b8b-222233334444",
-        });
+        claims["app_metadata"] = json!({"org_id": "0b6c1f9e-1111-4a4a-8b8b-222233334444"});
+        claims["impersonator"] = json!("5d5d5d5d-1111-4a4a-8b8b-222233334444");
         let caller = caller_of(&claims).unwrap();
         assert_eq!(caller.org_id.unwrap().to_string(), "0b6c1f9e-1111-4a4a-8b8b-222233334444");
         assert!(caller.impersonator.is_some() && caller.read_only);
         assert_eq!(caller.require_write().unwrap_err().status, StatusCode::FORBIDDEN);
 
-        claims["app_metadata"] = json!({"read_only": true});
+        let mut claims = user_claims();
+        claims["read_only"] = json!(true);
         assert!(caller_of(&claims).unwrap().read_only);
     }
 

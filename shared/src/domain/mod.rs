@@ -1,0 +1,3 @@
+//! Pure domain logic: plain Rust, no I/O, no async, no clock. Unit- and property-tested.
+
+pub mod goals;
