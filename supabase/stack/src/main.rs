@@ -1,6 +1,7 @@
 //! `local-stack`: the local stand-in for hosted Supabase.
 //!
-//! - `local-stack db setup` creates the database, applies the bootstrap and pending migrations;
+//! - `local-stack db setup` creates the database, applies the bootstrap and pending migrations,
+//!   then seeds it from `data/` (plans, SIMs, the demo organization);
 //! - `local-stack serve` runs the gateway in the foreground and prints the status;
 //! - `local-stack status` prints the status only.
 
@@ -8,6 +9,7 @@ mod config;
 mod db;
 mod functions_host;
 mod keys;
+mod seeding;
 mod server;
 mod status;
 
@@ -30,6 +32,9 @@ async fn main() -> Result<()> {
         ["db", "setup"] => {
             let applied = db::setup(&config.database_url, &config.supabase_dir).await?;
             eprintln!("database ready; migrations applied now: {}", applied.len());
+            let industries =
+                seeding::seed(&config.database_url, &config.supabase_dir.join("../data")).await?;
+            eprintln!("seeded from data/: SIMs for {}", industries.join(", "));
         }
         ["serve"] => serve(config).await?,
         ["status"] => status::publish(&config)?,
