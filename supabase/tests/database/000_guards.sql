@@ -1,7 +1,7 @@
 -- Guards over the whole schema: RLS everywhere in the exposed schema, read-only guards on every
 -- writable table, helpers that cannot be hijacked through search_path.
 begin;
-select plan(6);
+select plan(9);
 
 select is(
   array(select c.relname::text from pg_class c
@@ -51,6 +51,28 @@ select is(
          order by 1),
   '{}'::text[],
   'every security-definer function in the exposed schema pins search_path to empty');
+
+select is(
+  array(select c.relname::text from pg_class c
+         where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'v', 'p')
+           and obj_description(c.oid, 'pg_class') is null order by 1),
+  '{}'::text[],
+  'every table and view in the exposed schema has a comment');
+
+select is(
+  array(select c.relname || '.' || a.attname from pg_class c
+          join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+         where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'v', 'p')
+           and col_description(c.oid, a.attnum) is null order by 1),
+  '{}'::text[],
+  'every column in the exposed schema has a comment');
+
+select is(
+  array(select p.oid::regprocedure::text from pg_proc p
+         where p.pronamespace in ('public'::regnamespace, 'private'::regnamespace)
+           and obj_description(p.oid, 'pg_proc') is null order by 1),
+  '{}'::text[],
+  'every function in the exposed and private schemas has a comment');
 
 select * from finish();
 rollback;
