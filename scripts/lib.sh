@@ -37,12 +37,26 @@ apt_ensure() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-# `cargo install` a tool at a pinned version unless that version is already installed.
+# `cargo install` a tool at a pinned version unless that version is already installed. A first
+# extra argument --unlocked resolves its dependencies afresh: for a tool whose published lock file
+# names a yanked crate.
 cargo_tool() {
   local crate="$1" version="$2"; shift 2
   if cargo install --list | grep -q "^$crate v$version:"; then return 0; fi
+  local locked=(--locked)
+  if [[ "${1:-}" == --unlocked ]]; then locked=(); shift; fi
   log "installing $crate $version"
-  cargo install --locked --quiet "$crate" --version "$version" "$@"
+  cargo install "${locked[@]}" --quiet "$crate" --version "$version" "$@"
+}
+
+# `npm ci` unless node_modules already holds exactly what package-lock.json pins.
+npm_ensure() {
+  local stamp="$REPO/node_modules/.package-lock.sha256" want
+  want="$(sha256sum "$REPO/package-lock.json" | cut -d' ' -f1)"
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && return 0
+  log "installing the npm packages (package-lock.json)"
+  (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" >"$stamp"
 }
 
 # Starts the private cluster under .local/pg when no server answers where pg_server points.

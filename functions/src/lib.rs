@@ -20,6 +20,13 @@ pub const NAMES: &[&str] = &["health", "goals-calculate"];
 /// Names of the scheduled jobs the hosts' cron triggers run.
 pub const CRON_JOBS: &[&str] = &[];
 
+/// The function a host's request path names: `/functions/v1/<name>` gives `<name>`; any other
+/// path names none. The WASM hosts route with it; the native gateway's router does the same.
+pub fn function_name(path: &str) -> Option<&str> {
+    let name = path.strip_prefix("/functions/v1/")?;
+    (!name.is_empty() && !name.contains('/')).then_some(name)
+}
+
 /// Runs the function `name` on `request`. Never fails: errors leave as the JSON envelope.
 pub async fn dispatch(name: &str, request: Request<Bytes>, ctx: &Ctx) -> Response<Bytes> {
     let request_headers = request.headers().clone();
@@ -130,6 +137,20 @@ pub(crate) mod tests {
         let (status, body, _) = call("nope", Request::new(Bytes::new()));
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(body["error"]["code"], "not_found");
+    }
+
+    #[test]
+    fn only_a_single_segment_under_functions_v1_names_a_function() {
+        for (path, name) in [
+            ("/functions/v1/health", Some("health")),
+            ("/functions/v1/goals-calculate", Some("goals-calculate")),
+            ("/functions/v1/", None),
+            ("/functions/v1/health/extra", None),
+            ("/functions/v2/health", None),
+            ("/health", None),
+        ] {
+            assert_eq!(function_name(path), name, "{path}");
+        }
     }
 
     #[test]

@@ -1,0 +1,87 @@
+//! The Spin host: a `wasi:http` component serving `/functions/v1/<name>` from the registry.
+//!
+//! One build serves every function; `functions/spin.toml` declares it once per function, each
+//! component pinned to its function by the `SALESPULSE_FUNCTION` environment variable. It imports
+//! nothing Spin-only: configuration comes from the environment (`wasi:cli`), outbound HTTP is
+//! `wasi:http/outgoing-handler`, so any wasi:http host runs it (`jco serve`, `wasmtime serve`).
+
+mod outbound;
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use http::StatusCode;
+use serde_json::json;
+use shared::error::ApiError;
+use shared::http::MAX_BODY_BYTES;
+use shared::log::Logger;
+use shared::runtime::{Config, Ctx};
+use spin_sdk::http::IncomingRequest;
+use spin_sdk::http_component;
+
+use crate::outbound::SpinClient;
+
+/// Names the one function a component serves; unset, it serves every function.
+const PINNED_FUNCTION: &str = "SALESPULSE_FUNCTION";
+
+#[http_component]
+async fn handle(incoming: IncomingRequest) -> http::Response<Bytes> {
+    let path_and_query = incoming.path_with_query().unwrap_or_default();
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    let pinned = std::env::var(PINNED_FUNCTION).ok();
+    let name = match functions::function_name(path) {
+        Some(name) if pinned.as_deref().is_none_or(|only| only == name) => name.to_owned(),
+        _ => return ApiError::not_found("no function at this path").into_response(),
+    };
+    let request = match into_http_request(incoming, &path_and_query).await {
+        Ok(request) => request,
+        Err(error) => return error.into_response(),
+    };
+    let request_id = shared::http::incoming_request_id(request.headers())
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    match context(request_id) {
+        Ok(ctx) => functions::dispatch(&name, request, &ctx).await,
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The context of one request: configuration from the environment (Spin sets it from the
+/// manifest's `environment` and `spin up --env`), Spin's outbound HTTP, the clock, and log lines
+/// on standard error.
+fn context(request_id: String) -> Result<Ctx, ApiError> {
+    let config = Config::from_lookup(|name| std::env::var(name).ok()).map_err(|error| {
+        Logger::stderr(&request_id).error("misconfigured", json!({ "reason": error.to_string() }));
+        ApiError::internal()
+    })?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    Ok(Ctx::new(Arc::new(config), Rc::new(SpinClient), request_id, now))
+}
+
+/// The wasi:http request as an `http::Request<Bytes>`, reading at most [`MAX_BODY_BYTES`].
+async fn into_http_request(
+    incoming: IncomingRequest,
+    path_and_query: &str,
+) -> Result<http::Request<Bytes>, ApiError> {
+    let mut builder =
+        http::Request::builder().method(http::Method::from(incoming.method())).uri(path_and_query);
+    for (name, value) in incoming.headers().entries() {
+        builder = builder.header(name, value);
+    }
+    let mut body = BytesMut::new();
+    let mut chunks = incoming.into_body_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|_| bad_request("the request body could not be read"))?;
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    builder.body(body.freeze()).map_err(|_| bad_request("the request could not be parsed"))
+}
+
+fn bad_request(message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+}

@@ -1,0 +1,75 @@
+//! The Cloudflare Workers host: the fetch event serves `/functions/v1/<name>` from the registry,
+//! the scheduled event runs the cron jobs. Configuration comes from the Worker's vars and secrets,
+//! outbound HTTP goes through `worker::Fetch`; everything else is the functions' business.
+
+mod fetch_client;
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use serde_json::json;
+use shared::error::ApiError;
+use shared::http::MAX_BODY_BYTES;
+use shared::runtime::{Config, Ctx};
+use worker::{Context, Env, HttpRequest, ScheduleContext, ScheduledEvent, console_log, event};
+
+use crate::fetch_client::FetchClient;
+
+#[event(fetch)]
+async fn fetch(
+    request: HttpRequest,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<http::Response<Full<Bytes>>> {
+    let (parts, body) = request.into_parts();
+    let request_id = shared::http::incoming_request_id(&parts.headers).unwrap_or_else(new_id);
+    let response = match functions::function_name(parts.uri.path()).map(str::to_owned) {
+        None => ApiError::not_found("no function at this path").into_response(),
+        Some(name) => match Limited::new(body, MAX_BODY_BYTES).collect().await {
+            Err(_) => ApiError::payload_too_large(MAX_BODY_BYTES).into_response(),
+            Ok(body) => match context(&env, request_id) {
+                Ok(ctx) => {
+                    let request = http::Request::from_parts(parts, body.to_bytes());
+                    functions::dispatch(&name, request, &ctx).await
+                }
+                Err(error) => error.into_response(),
+            },
+        },
+    };
+    Ok(response.map(Full::new))
+}
+
+/// Runs every cron job on each trigger; a failing job is logged and does not stop the others.
+#[event(scheduled)]
+async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let Ok(ctx) = context(&env, new_id()) else { return };
+    ctx.log.info("cron_tick", json!({ "cron": event.cron(), "jobs": functions::CRON_JOBS }));
+    for job in functions::CRON_JOBS {
+        if let Err(error) = functions::run_cron(job, &ctx).await {
+            ctx.log.error("cron_failed", json!({ "job": job, "code": error.code }));
+        }
+    }
+}
+
+/// The context of one request or trigger: the Worker's configuration, `fetch` for outbound
+/// calls, the clock, and log lines on the console (which `wrangler tail` and Logpush read).
+fn context(env: &Env, request_id: String) -> Result<Ctx, ApiError> {
+    let lookup = |name: &str| {
+        let var = env.var(name).map(|value| value.to_string());
+        var.or_else(|_| env.secret(name).map(|value| value.to_string())).ok()
+    };
+    let log_line: Rc<dyn Fn(&str)> = Rc::new(|line| console_log!("{line}"));
+    let config = Config::from_lookup(lookup).map_err(|error| {
+        let fields = json!({ "reason": error.to_string() });
+        shared::log::Logger::new(log_line.clone(), &request_id).error("misconfigured", fields);
+        ApiError::internal()
+    })?;
+    let now = worker::Date::now().as_millis() / 1000;
+    Ok(Ctx::new(Arc::new(config), Rc::new(FetchClient), request_id, now).with_log_sink(log_line))
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
