@@ -31,10 +31,8 @@ async fn call(base: &str, method: Method, path: &str, body: Option<Vec<u8>>) -> 
     }
     let response = request.send().await.unwrap_or_else(|e| panic!("{base}{path}: {e}"));
     let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|value| value.to_str().unwrap().to_owned());
+    let content_type =
+        response.headers().get("content-type").map(|value| value.to_str().unwrap().to_owned());
     let text = response.text().await.unwrap();
     let body = serde_json::from_str(&text)
         .unwrap_or_else(|e| panic!("{base}{path} answered {status} with non-JSON {text:?}: {e}"));
@@ -88,11 +86,25 @@ async fn the_worker_refuses_a_body_over_one_mebibyte() {
 }
 
 #[tokio::test]
-async fn the_worker_runs_its_scheduled_event() {
+async fn the_worker_runs_the_cron_jobs_on_its_scheduled_event() {
     let Some(base) = host("WORKERD_URL") else { return };
-    // `wrangler dev --test-scheduled` fires the scheduled event; a failing handler is a 500.
-    let response = reqwest::get(format!("{base}/__scheduled?cron=*+*+*+*+*")).await.unwrap();
+    let log = std::env::var("WORKERD_LOG").expect("WORKERD_LOG names wrangler's output");
+    // `wrangler dev --test-scheduled` fires the scheduled event; the handler logs its tick.
+    let cron = "17 3 * * *";
+    let query = cron.replace(' ', "+");
+    let response = reqwest::get(format!("{base}/__scheduled?cron={query}")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+    let ticked = |line: &str| {
+        let json = line.find('{').and_then(|at| serde_json::from_str::<Value>(&line[at..]).ok());
+        json.is_some_and(|json| json["event"] == "cron_tick" && json["cron"] == cron)
+    };
+    for _ in 0..50 {
+        if std::fs::read_to_string(&log).unwrap().lines().any(ticked) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no cron_tick for {cron:?} in {log}");
 }
 
 #[tokio::test]
