@@ -5,7 +5,8 @@
 mod support;
 
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{Value, json};
+use shared::testing::hs256;
 
 /// The base URL of a WASM host, or `None` (and a notice) when this run has not started it.
 fn host(variable: &str) -> Option<String> {
@@ -24,8 +25,32 @@ struct Answer {
     body: Value,
 }
 
-async fn call(base: &str, method: Method, path: &str, body: Option<Vec<u8>>) -> Answer {
+/// One request, sendable to every host.
+#[derive(Clone)]
+struct Call {
+    method: Method,
+    path: &'static str,
+    token: Option<String>,
+    body: Option<Vec<u8>>,
+}
+
+impl Call {
+    fn get(path: &'static str) -> Self {
+        Self { method: Method::GET, path, token: None, body: None }
+    }
+
+    fn post(path: &'static str, body: impl Into<Vec<u8>>, token: Option<&str>) -> Self {
+        let token = token.map(str::to_owned);
+        Self { method: Method::POST, path, token, body: Some(body.into()) }
+    }
+}
+
+async fn call(base: &str, call: Call) -> Answer {
+    let Call { method, path, token, body } = call;
     let mut request = reqwest::Client::new().request(method, format!("{base}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
     if let Some(body) = body {
         request = request.header("content-type", "application/json").body(body);
     }
@@ -40,21 +65,64 @@ async fn call(base: &str, method: Method, path: &str, body: Option<Vec<u8>>) -> 
 }
 
 /// The same request through the native gateway and through `base` gets the same answer.
-async fn answers_like_native(base: &str, method: Method, path: &str, body: Option<Vec<u8>>) {
+async fn answers_like_native(base: &str, request: Call) {
     let native = support::Stack::from_status().api_url;
-    let expected = call(&native, method.clone(), path, body.clone()).await;
-    let actual = call(base, method, path, body).await;
+    let path = request.path;
+    let expected = call(&native, request.clone()).await;
+    let actual = call(base, request).await;
     assert_eq!(actual, expected, "{base}{path} differs from the native host");
 }
 
 async fn serves_the_registry_like_native(base: &str) {
-    answers_like_native(base, Method::GET, "/functions/v1/health", None).await;
-    answers_like_native(base, Method::GET, "/functions/v1/nope", None).await;
+    answers_like_native(base, Call::get("/functions/v1/health")).await;
+    answers_like_native(base, Call::get("/functions/v1/nope")).await;
+}
+
+fn token(expires_in: i64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let claims = json!({"sub": "6a1f0c9e-7a3b-4b1e-9c55-0d2e4f6a8b10", "aud": "authenticated",
+        "role": "authenticated", "exp": now.as_secs() as i64 + expires_in});
+    hs256(&claims, &support::Stack::from_status().jwt_secret)
+}
+
+/// Good and bad `goals-calculate` requests: each gets the native host's answer.
+async fn calculates_goals_like_native(base: &str) {
+    const PATH: &str = "/functions/v1/goals-calculate";
+    let plan = json!({
+        "income_target_cents": 2_000_000,
+        "period": {"kind": "month", "start": "2026-01-01"},
+        "sim": {
+            "average_deal_value_cents": 30_000_000,
+            "commission_rate": 0.03,
+            "stages": [
+                {"key": "call", "conversion_rate": 0.05},
+                {"key": "appointment", "conversion_rate": 0.25},
+                {"key": "deal"}
+            ]
+        },
+        "calendar": {"working_weekdays": [1, 2, 3, 4, 5], "days_off": ["2026-01-01"]}
+    })
+    .to_string();
+    let (valid, expired) = (token(600), token(-600));
+    let mut missing_field: Value = serde_json::from_str(&plan).unwrap();
+    missing_field.as_object_mut().unwrap().remove("sim");
+    for request in [
+        Call::post(PATH, plan.clone(), Some(&valid)),
+        Call::post(PATH, plan.clone(), None),
+        Call::post(PATH, plan.clone(), Some(&expired)),
+        Call::post(PATH, plan.clone(), Some("not.a.jwt")),
+        Call::post(PATH, "{\"income_target_cents\":", Some(&valid)),
+        Call::post(PATH, missing_field.to_string(), Some(&valid)),
+    ] {
+        answers_like_native(base, request).await;
+    }
+    let answer = call(base, Call::post(PATH, plan, Some(&valid))).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
 
 async fn refuses_paths_outside_the_functions(base: &str) {
     for path in ["/", "/functions/v1/", "/functions/v1/health/extra", "/rest/v1/goals"] {
-        let answer = call(base, Method::GET, path, None).await;
+        let answer = call(base, Call::get(path)).await;
         assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
         assert_eq!(answer.body["error"]["code"], "not_found", "{path}");
     }
@@ -62,7 +130,7 @@ async fn refuses_paths_outside_the_functions(base: &str) {
 
 async fn refuses_a_body_over_one_mebibyte(base: &str) {
     let huge = vec![b' '; (1 << 20) + 1];
-    let answer = call(base, Method::POST, "/functions/v1/health", Some(huge)).await;
+    let answer = call(base, Call::post("/functions/v1/health", huge, None)).await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(answer.body["error"]["code"], "payload_too_large");
 }
@@ -71,6 +139,12 @@ async fn refuses_a_body_over_one_mebibyte(base: &str) {
 async fn the_worker_serves_the_registry_in_workerd_like_the_native_host() {
     let Some(base) = host("WORKERD_URL") else { return };
     serves_the_registry_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_worker_calculates_goals_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    calculates_goals_like_native(&base).await;
 }
 
 #[tokio::test]
@@ -111,6 +185,12 @@ async fn the_worker_runs_the_cron_jobs_on_its_scheduled_event() {
 async fn the_spin_component_serves_the_registry_in_a_wasi_http_host_like_the_native_host() {
     let Some(base) = host("SPIN_URL") else { return };
     serves_the_registry_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_calculates_goals_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    calculates_goals_like_native(&base).await;
 }
 
 #[tokio::test]
