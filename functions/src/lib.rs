@@ -75,27 +75,14 @@ pub async fn run_cron(job: &str, ctx: &Ctx) -> Result<(), ApiError> {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use std::future::Future;
-    use std::pin::pin;
     use std::rc::Rc;
     use std::sync::Arc;
-    use std::task::{Context, Poll, Waker};
 
     use http::{StatusCode, header};
     use shared::runtime::{Config, HttpClient, HttpError, HttpFuture};
+    use shared::testing::block_on;
 
     use super::*;
-
-    /// Drives a future that never waits on I/O (our handlers with a scripted port) to completion.
-    pub fn block_on<F: Future>(future: F) -> F::Output {
-        let mut future = pin!(future);
-        let mut context = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut context) {
-                return output;
-            }
-        }
-    }
 
     /// No outbound calls expected: any attempt fails like an unreachable upstream.
     pub struct NoNetwork;

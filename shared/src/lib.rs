@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod log;
+pub mod postgrest;
 pub mod runtime;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -15,3 +15,15 @@ pub fn hs256(claims: &Value, secret: &str) -> String {
     mac.update(signed.as_bytes());
     format!("{signed}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
 }
+
+/// Drives a future that never waits on real I/O (a handler over a scripted or failing port) to
+/// completion, without an async runtime.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+    }
+}

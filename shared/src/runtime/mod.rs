@@ -210,7 +210,6 @@ pub(crate) mod tests {
     }
 
     impl ScriptedHttp {
-        #[expect(dead_code, reason = "the PostgREST client tests use it next")]
         pub fn answering(
             answers: impl IntoIterator<Item = Result<http::Response<Bytes>, HttpError>>,
         ) -> Rc<Self> {
