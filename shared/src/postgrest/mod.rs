@@ -66,7 +66,11 @@ impl Postgrest {
     }
 
     /// `POST /rpc/<function>` with named arguments.
-    pub fn rpc(&self, function: &str, args: &impl Serialize) -> Result<Request<Bytes>, ApiError> {
+    pub fn rpc(
+        &self,
+        function: &str,
+        args: &(impl Serialize + ?Sized),
+    ) -> Result<Request<Bytes>, ApiError> {
         let query = Query { path: format!("/rpc/{}", encode(function)), ..self.from("") };
         query.with_body(Method::POST, args)
     }
@@ -182,7 +186,7 @@ impl Query {
     }
 
     /// `POST`: insert one row (an object) or many (an array); answers the rows inserted.
-    pub fn insert(self, rows: &impl Serialize) -> Result<Request<Bytes>, ApiError> {
+    pub fn insert(self, rows: &(impl Serialize + ?Sized)) -> Result<Request<Bytes>, ApiError> {
         self.prefer("return=representation").with_body(Method::POST, rows)
     }
 
@@ -197,7 +201,7 @@ impl Query {
     }
 
     /// `PATCH`: change the filtered rows; answers them.
-    pub fn update(self, changes: &impl Serialize) -> Result<Request<Bytes>, ApiError> {
+    pub fn update(self, changes: &(impl Serialize + ?Sized)) -> Result<Request<Bytes>, ApiError> {
         self.prefer("return=representation").with_body(Method::PATCH, changes)
     }
 
@@ -206,7 +210,11 @@ impl Query {
         self.prefer("return=representation").build(Method::DELETE, Bytes::new())
     }
 
-    fn with_body(self, method: Method, body: &impl Serialize) -> Result<Request<Bytes>, ApiError> {
+    fn with_body(
+        self,
+        method: Method,
+        body: &(impl Serialize + ?Sized),
+    ) -> Result<Request<Bytes>, ApiError> {
         let body = serde_json::to_vec(body).map_err(|_| ApiError::internal())?;
         self.build(method, Bytes::from(body))
     }
