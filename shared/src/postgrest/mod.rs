@@ -193,7 +193,7 @@ impl Query {
     /// `POST` with `on_conflict`: insert, or update the rows clashing on `on_conflict` columns.
     pub fn upsert(
         mut self,
-        rows: &impl Serialize,
+        rows: &(impl Serialize + ?Sized),
         on_conflict: &str,
     ) -> Result<Request<Bytes>, ApiError> {
         self.params.push(("on_conflict".into(), on_conflict.into()));
