@@ -1,7 +1,7 @@
-//! A small JWT verifier for the algorithms Supabase signs with: HS256 (the legacy project secret)
-//! and ES256 (the project's P-256 signing keys, published as a JWKS). Written over `hmac`,
-//! `sha2` and `p256` instead of `jsonwebtoken`, whose RSA and EC code costs ~220 KiB gzip in
-//! the Worker against a 512 KiB budget for the whole platform.
+//! A small JWT verifier for the algorithms Supabase signs with: HS256 (the legacy project secret),
+//! ES256 and RS256 (the project's P-256 or RSA signing keys, published as a JWKS). Written over
+//! `hmac`, `sha2`, `p256` and `crypto-bigint` instead of `jsonwebtoken`, whose RSA and EC code
+//! costs ~220 KiB gzip in the Worker against a 512 KiB budget for the whole platform.
 //!
 //! Pinned: the algorithm decides the key type (an HS256 token is only ever checked with the
 //! secret, never with a public key), `none` and every other algorithm are refused, `exp` is
@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
+use super::rs256::RsaKey;
 use crate::runtime::{ConfigError, UnixSeconds};
 
 /// Clock skew tolerated between the issuer and us, for `exp` and `nbf`.
@@ -37,6 +38,7 @@ pub enum JwtError {
 pub struct JwtKeys {
     secret: Option<Vec<u8>>,
     ec_keys: Vec<EcKey>,
+    rsa_keys: Vec<(Option<String>, RsaKey)>,
 }
 
 #[derive(Clone)]
@@ -60,39 +62,57 @@ struct Jwk {
     #[serde(default)]
     y: Option<String>,
     #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+    #[serde(default)]
     kid: Option<String>,
     #[serde(default, rename = "use")]
     usage: Option<String>,
 }
 
 impl JwtKeys {
-    /// Keys from the HS256 secret and/or a JWKS document. JWKS entries other than P-256
-    /// signature keys (RSA, symmetric, encryption keys) are skipped: tokens they signed are
-    /// refused as an unsupported algorithm.
+    /// Keys from the HS256 secret and/or a JWKS document. JWKS entries that are not signature
+    /// keys on P-256 or RSA (symmetric keys, encryption keys, other curves) are skipped: tokens
+    /// they signed are refused.
     pub fn new(secret: Option<&str>, jwks: Option<&str>) -> Result<Self, ConfigError> {
-        let invalid = |reason: String| ConfigError::Invalid { name: "SUPABASE_JWKS", reason };
-        let mut ec_keys = Vec::new();
-        if let Some(jwks) = jwks {
-            let jwks: Jwks = serde_json::from_str(jwks).map_err(|e| invalid(e.to_string()))?;
-            for jwk in jwks.keys {
-                let is_p256 = jwk.kty == "EC" && jwk.crv.as_deref() == Some("P-256");
-                if !is_p256 || jwk.usage.as_deref().is_some_and(|u| u != "sig") {
-                    continue;
+        let invalid =
+            |reason: &str| ConfigError::Invalid { name: "SUPABASE_JWKS", reason: reason.into() };
+        let mut keys = Self { secret: secret.map(|s| s.as_bytes().to_vec()), ..Self::default() };
+        let Some(jwks) = jwks else { return Ok(keys) };
+        let jwks: Jwks = serde_json::from_str(jwks).map_err(|e| invalid(&e.to_string()))?;
+        for jwk in jwks.keys {
+            if jwk.usage.as_deref().is_some_and(|u| u != "sig") {
+                continue;
+            }
+            let bytes = |field: Option<&String>| field.and_then(|f| URL_SAFE_NO_PAD.decode(f).ok());
+            match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+                ("EC", Some("P-256")) => {
+                    let coordinate = |c| {
+                        bytes(c)
+                            .filter(|b| b.len() == 32)
+                            .ok_or_else(|| invalid("a P-256 key needs 32-byte x and y"))
+                    };
+                    let mut point = vec![0x04];
+                    point.extend(coordinate(jwk.x.as_ref())?);
+                    point.extend(coordinate(jwk.y.as_ref())?);
+                    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
+                        .map_err(|_| invalid("a P-256 key is not on the curve"))?;
+                    keys.ec_keys.push(EcKey { kid: jwk.kid, key });
                 }
-                let coordinate = |c: Option<&String>| {
-                    c.and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
-                        .filter(|bytes| bytes.len() == 32)
-                        .ok_or_else(|| invalid("a P-256 key needs 32-byte x and y".into()))
-                };
-                let mut point = vec![0x04];
-                point.extend(coordinate(jwk.x.as_ref())?);
-                point.extend(coordinate(jwk.y.as_ref())?);
-                let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
-                    .map_err(|_| invalid("a P-256 key is not on the curve".into()))?;
-                ec_keys.push(EcKey { kid: jwk.kid, key });
+                ("RSA", _) => {
+                    let key = bytes(jwk.n.as_ref())
+                        .zip(bytes(jwk.e.as_ref()))
+                        .and_then(|(n, e)| RsaKey::new(&n, &e))
+                        .ok_or_else(|| {
+                            invalid("an RSA key needs a 2048 to 4096-bit n and an odd e")
+                        })?;
+                    keys.rsa_keys.push((jwk.kid, key));
+                }
+                _ => {}
             }
         }
-        Ok(Self { secret: secret.map(|s| s.as_bytes().to_vec()), ec_keys })
+        Ok(keys)
     }
 }
 
@@ -123,6 +143,7 @@ pub fn verify(
     match header.alg.as_str() {
         "HS256" => verify_hs256(signed.as_bytes(), &signature, keys)?,
         "ES256" => verify_es256(signed.as_bytes(), &signature, header.kid.as_deref(), keys)?,
+        "RS256" => verify_rs256(signed.as_bytes(), &signature, header.kid.as_deref(), keys)?,
         other => return Err(JwtError::UnsupportedAlgorithm(other.to_owned())),
     }
     let claims: Map<String, Value> = decode_json(payload).ok_or(JwtError::Malformed("claims"))?;
@@ -168,6 +189,27 @@ fn verify_es256(
     }
 }
 
+fn verify_rs256(
+    signed: &[u8],
+    signature: &[u8],
+    kid: Option<&str>,
+    keys: &JwtKeys,
+) -> Result<(), JwtError> {
+    let mut candidates = keys
+        .rsa_keys
+        .iter()
+        .filter(|(key_id, _)| kid.is_none() || key_id.as_deref() == kid)
+        .peekable();
+    if candidates.peek().is_none() {
+        return Err(JwtError::NoKeyFor("RS256"));
+    }
+    if candidates.any(|(_, key)| key.verify(signed, signature)) {
+        Ok(())
+    } else {
+        Err(JwtError::BadSignature)
+    }
+}
+
 fn check_times(claims: &Map<String, Value>, now: UnixSeconds) -> Result<(), JwtError> {
     let time = |name: &str| claims.get(name).map(|v| v.as_f64().ok_or(JwtError::Malformed("time")));
     let exp = time("exp").ok_or(JwtError::Malformed("exp is required"))??;
@@ -198,6 +240,7 @@ pub(crate) mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::auth::rs256;
     use crate::runtime::tests::SECRET;
     pub use crate::testing::hs256;
 
@@ -226,7 +269,9 @@ pub(crate) mod tests {
                 json!({"kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
                        "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap())})
             })
-            .chain([json!({"kty": "RSA", "n": "AQAB", "e": "AQAB", "kid": "rsa"})])
+            .chain([
+                json!({"kty": "RSA", "n": rs256::tests::N, "e": rs256::tests::E, "kid": "rsa-1"}),
+            ])
             .collect();
         json!({ "keys": keys }).to_string()
     }
@@ -309,7 +354,9 @@ pub(crate) mod tests {
         let none = format!("{}.{rest}", b64(br#"{"alg":"none"}"#));
         check(&none, &keys, JwtError::UnsupportedAlgorithm("none".into()));
         let rs256 = format!("{}.{rest}", b64(br#"{"alg":"RS256","kid":"rsa"}"#));
-        check(&rs256, &keys, JwtError::UnsupportedAlgorithm("RS256".into()));
+        check(&rs256, &keys, JwtError::NoKeyFor("RS256"));
+        let hs512 = format!("{}.{rest}", b64(br#"{"alg":"HS512"}"#));
+        check(&hs512, &keys, JwtError::UnsupportedAlgorithm("HS512".into()));
         let garbage_claims = format!("{}.{}", b64(br#"{"alg":"HS256"}"#), b64(b"[1]"));
         let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
         mac.update(garbage_claims.as_bytes());
@@ -333,6 +380,22 @@ pub(crate) mod tests {
         let (signed, _) = es.rsplit_once('.').unwrap();
         let short = format!("{signed}.{}", b64(&[1, 2, 3]));
         assert_eq!(verify(&short, &only_jwks, "authenticated", NOW), Err(JwtError::BadSignature));
+    }
+
+    #[test]
+    fn a_token_signed_with_a_jwks_rsa_key_verifies() {
+        let keys = JwtKeys::new(None, Some(&jwks(&[(&signing_key(1), "one")]))).unwrap();
+        let claims = verify(rs256::tests::TOKEN, &keys, "authenticated", NOW).unwrap();
+        assert_eq!(claims["sub"], "8f4e2a43-3c6f-4f8e-9a43-7d2f5c3b1e10");
+        let (signed, _) = rs256::tests::TOKEN.rsplit_once('.').unwrap();
+        let forged = format!("{signed}.{}", b64(&[7; 256]));
+        assert_eq!(verify(&forged, &keys, "authenticated", NOW), Err(JwtError::BadSignature));
+        let (_, rest) = rs256::tests::TOKEN.split_once('.').unwrap();
+        let other_kid = format!("{}.{rest}", b64(br#"{"alg":"RS256","kid":"two"}"#));
+        assert_eq!(
+            verify(&other_kid, &keys, "authenticated", NOW),
+            Err(JwtError::NoKeyFor("RS256"))
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! sees; this check only turns bad tokens away early with a clean 401.
 
 pub mod jwt;
+mod rs256;
 
 use bytes::Bytes;
 use http::{Request, StatusCode, header};
