@@ -1,7 +1,7 @@
 -- The admin views show each persona what its policies allow; direct edits of organizations and
 -- memberships keep their invariants and are audited.
 begin;
-select plan(22);
+select plan(26);
 select tests.create_world();
 
 select is(tests.seen(persona, $$select tests.name(org_id) || '/' || tests.name(user_id) || '/' || role from admin_users_by_org$$),
@@ -55,6 +55,20 @@ select results_eq($$select before ->> 'role', after ->> 'role' from audit_log wh
   $$values ('rep', 'enterprise_admin')$$, 'a role change is audited with before and after');
 select is((select count(*)::int from audit_log where action = 'platform_admin.grant' and target_id = tests.id('platform_admin')::text), 1,
   'granting platform admin is audited');
+
+-- the last enterprise admin stays (rep2 is an enterprise admin too by now)
+select throws_ok($$update memberships set role = 'rep' where user_id in (tests.id('enterprise_admin'), tests.id('rep2'))$$,
+  '23514', format('organization %s would have no enterprise admin left', tests.id('org_a')),
+  'the last enterprise admins cannot all be demoted');
+update memberships set role = 'rep' where user_id = tests.id('rep2');
+select is((select role::text from memberships where user_id = tests.id('rep2')), 'rep',
+  'one of two enterprise admins can step down');
+select throws_ok($$delete from memberships where user_id = tests.id('enterprise_admin')$$, '23514',
+  format('organization %s would have no enterprise admin left', tests.id('org_a')),
+  'the last enterprise admin cannot be removed');
+delete from organizations where id = tests.id('org_a');
+select is((select count(*)::int from memberships where org_id = tests.id('org_a')), 0,
+  'deleting the organization still removes its members');
 
 select * from finish();
 rollback;
