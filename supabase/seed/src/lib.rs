@@ -88,6 +88,18 @@ mod tests {
     }
 
     #[test]
+    fn the_supabase_cli_seed_file_is_the_generated_script() {
+        let committed =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../seed.sql"))
+                .unwrap();
+        let generated = Seed::load(&data_dir(), true).unwrap().to_sql();
+        assert!(
+            committed == generated,
+            "supabase/seed.sql is stale: cargo run -q -p seed --bin seed-sql > supabase/seed.sql"
+        );
+    }
+
+    #[test]
     fn the_script_only_inserts_what_is_missing_or_different() {
         let sql = Seed::load(&data_dir(), true).unwrap().to_sql();
         let inserts = sql.matches("insert into").count();
