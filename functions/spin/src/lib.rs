@@ -30,11 +30,9 @@ const PINNED_FUNCTION: &str = "SALESPULSE_FUNCTION";
 #[http_component]
 async fn handle(incoming: IncomingRequest) -> http::Response<Bytes> {
     let path_and_query = incoming.path_with_query().unwrap_or_default();
-    let path = path_and_query.split('?').next().unwrap_or_default();
     let pinned = std::env::var(PINNED_FUNCTION).ok();
-    let name = match functions::function_name(path) {
-        Some(name) if pinned.as_deref().is_none_or(|only| only == name) => name.to_owned(),
-        _ => return ApiError::not_found("no function at this path").into_response(),
+    let Some(name) = served_function(&path_and_query, pinned.as_deref()).map(str::to_owned) else {
+        return ApiError::not_found("no function at this path").into_response();
     };
     let request = match into_http_request(incoming, &path_and_query).await {
         Ok(request) => request,
@@ -46,6 +44,13 @@ async fn handle(incoming: IncomingRequest) -> http::Response<Bytes> {
         Ok(ctx) => functions::dispatch(&name, request, &ctx).await,
         Err(error) => error.into_response(),
     }
+}
+
+/// The function a request for `path_and_query` reaches in a component pinned to `pinned` (every
+/// function when `None`).
+fn served_function<'a>(path_and_query: &'a str, pinned: Option<&str>) -> Option<&'a str> {
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    functions::function_name(path).filter(|name| pinned.is_none_or(|only| only == *name))
 }
 
 /// The context of one request: configuration from the environment (Spin sets it from the
@@ -84,4 +89,23 @@ async fn into_http_request(
 
 fn bad_request(message: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pinned_component_serves_only_its_function() {
+        for (path, pinned, served) in [
+            ("/functions/v1/health", None, Some("health")),
+            ("/functions/v1/goals-calculate?x=1", None, Some("goals-calculate")),
+            ("/functions/v1/goals-calculate", Some("goals-calculate"), Some("goals-calculate")),
+            ("/functions/v1/health", Some("goals-calculate"), None),
+            ("/functions/v1/", None, None),
+            ("/health", Some("health"), None),
+        ] {
+            assert_eq!(served_function(path, pinned), served, "{path} pinned to {pinned:?}");
+        }
+    }
 }
