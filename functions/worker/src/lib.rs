@@ -8,7 +8,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http::StatusCode;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use serde_json::json;
 use shared::error::ApiError;
 use shared::http::MAX_BODY_BYTES;
@@ -28,7 +29,15 @@ async fn fetch(
     let response = match functions::function_name(parts.uri.path()).map(str::to_owned) {
         None => ApiError::not_found("no function at this path").into_response(),
         Some(name) => match Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Err(_) => ApiError::payload_too_large(MAX_BODY_BYTES).into_response(),
+            Err(error) if error.is::<LengthLimitError>() => {
+                ApiError::payload_too_large(MAX_BODY_BYTES).into_response()
+            }
+            Err(_) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "the request body could not be read",
+            )
+            .into_response(),
             Ok(body) => match context(&env, request_id) {
                 Ok(ctx) => {
                     let request = http::Request::from_parts(parts, body.to_bytes());
