@@ -106,6 +106,9 @@ async fn calculates_goals_like_native(base: &str) {
     let (valid, expired) = (token(600), token(-600));
     let mut missing_field: Value = serde_json::from_str(&plan).unwrap();
     missing_field.as_object_mut().unwrap().remove("sim");
+    let mut wrong_type: Value = serde_json::from_str(&plan).unwrap();
+    wrong_type["income_target_cents"] = json!("a lot");
+    let huge = format!("{{\"padding\":\"{}\"}}", " ".repeat(1 << 20));
     for request in [
         Call::post(PATH, plan.clone(), Some(&valid)),
         Call::post(PATH, plan.clone(), None),
@@ -113,6 +116,8 @@ async fn calculates_goals_like_native(base: &str) {
         Call::post(PATH, plan.clone(), Some("not.a.jwt")),
         Call::post(PATH, "{\"income_target_cents\":", Some(&valid)),
         Call::post(PATH, missing_field.to_string(), Some(&valid)),
+        Call::post(PATH, wrong_type.to_string(), Some(&valid)),
+        Call::post(PATH, huge, Some(&valid)),
     ] {
         answers_like_native(base, request).await;
     }
