@@ -1,6 +1,6 @@
 -- platform_admins, plans and add_ons × select/insert/update/delete × every persona.
 begin;
-select plan(42);
+select plan(57);
 select tests.create_world();
 delete from add_ons;
 insert into add_ons (key, name, price_cents, billing_interval, sim_count)
@@ -42,13 +42,13 @@ select is(tests.seen(persona, $$select key from plans where key = 'tests_plan' u
 select is(tests.try_as(persona, $$insert into plans (key, name, price_cents, billing_interval, max_users, max_sims) values ('free_lunch', 'Free', 0, 'month', 999, 99)$$),
           '42501 new row violates row-level security policy for table "plans"',
           format('plans: %s cannot add a plan', persona))
-  from unnest(array['rep', 'enterprise_admin', 'platform_admin', 'anon']) persona;
+  from unnest(array['rep', 'team_manager', 'enterprise_tm', 'enterprise_admin', 'platform_admin', 'other', 'suspended', 'read_only', 'anon']) persona;
 select is(tests.try_as(persona, $$update plans set price_cents = 0$$), 'ok 0',
           format('plans: %s cannot change a price', persona))
-  from unnest(array['rep', 'enterprise_admin', 'platform_admin', 'anon']) persona;
+  from unnest(array['rep', 'team_manager', 'enterprise_tm', 'enterprise_admin', 'platform_admin', 'other', 'suspended', 'read_only', 'anon']) persona;
 select is(tests.try_as(persona, $$delete from add_ons$$), 'ok 0',
           format('add_ons: %s cannot delete an add-on', persona))
-  from unnest(array['rep', 'enterprise_admin', 'platform_admin', 'anon']) persona;
+  from unnest(array['rep', 'team_manager', 'enterprise_tm', 'enterprise_admin', 'platform_admin', 'other', 'suspended', 'read_only', 'anon']) persona;
 
 select * from finish();
 rollback;

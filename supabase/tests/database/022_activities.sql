@@ -1,7 +1,7 @@
 -- activities, activity_history and kpi_daily × select/insert/update/delete × every persona,
 -- the edit history and the rollups the trigger keeps.
 begin;
-select plan(81);
+select plan(117);
 select tests.create_world();
 select tests.create_member_data();
 
@@ -58,7 +58,7 @@ select is(tests.seen(persona, $$select tests.name(activity_id) from activity_his
   ) v(persona, expected);
 select is(tests.try_as(persona, statement), '42501 permission denied for table activity_history',
           format('activity_history: %s cannot %s', persona, split_part(statement, ' ', 1)))
-  from unnest(array['rep', 'enterprise_admin', 'platform_admin', 'anon']) persona,
+  from unnest(array['rep', 'team_manager', 'enterprise_tm', 'enterprise_admin', 'platform_admin', 'other', 'suspended', 'read_only', 'anon']) persona,
        unnest(array[
          $$insert into activity_history (activity_id, user_id, org_id, operation, changed_by_role) values (gen_random_uuid(), auth.uid(), tests.id('org_a'), 'insert', 'x')$$,
          $$update activity_history set after = null$$,
@@ -75,7 +75,7 @@ select is(tests.seen(persona, $$select tests.name(user_id) from kpi_daily$$), ex
   ) v(persona, expected);
 select is(tests.try_as(persona, statement), '42501 permission denied for table kpi_daily',
           format('kpi_daily: %s cannot %s', persona, split_part(statement, ' ', 1)))
-  from unnest(array['rep', 'enterprise_admin']) persona,
+  from unnest(array['rep', 'team_manager', 'enterprise_tm', 'enterprise_admin', 'platform_admin', 'other', 'suspended', 'read_only', 'anon']) persona,
        unnest(array[
          $$insert into kpi_daily (user_id, org_id, day, activity_type, quantity, activities) values (auth.uid(), tests.id('org_a'), current_date, 'deal', 99, 1)$$,
          $$update kpi_daily set quantity = 999$$,

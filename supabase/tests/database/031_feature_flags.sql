@@ -1,7 +1,7 @@
 -- features and feature_flags × select/insert/update/delete × every persona; resolution order;
 -- every flag change audited.
 begin;
-select plan(59);
+select plan(64);
 select tests.create_world();
 select tests.create_flags();
 
@@ -36,7 +36,7 @@ select is(tests.seen(persona, $$select count(*)::text from features$$), expected
 select is(tests.try_as(persona, $$insert into features (key, description) values ('free_money', 'x')$$),
   '42501 new row violates row-level security policy for table "features"',
   format('features: %s cannot add a feature', persona))
-  from unnest(array['rep', 'enterprise_admin', 'platform_admin', 'anon']) persona;
+  from unnest(array['rep', 'team_manager', 'enterprise_tm', 'enterprise_admin', 'platform_admin', 'other', 'suspended', 'read_only', 'anon']) persona;
 
 -- resolution: user over org over global over plan over the feature's default
 select is(private.flag_value('voice_ai', tests.id('rep')), 'true'::jsonb, 'a user flag decides for that user');

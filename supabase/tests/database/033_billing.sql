@@ -1,7 +1,7 @@
 -- subscriptions, subscription_add_ons, stripe_customers, payment_holds, stripe_webhook_events ×
 -- select/insert/update/delete × every persona; out-of-order Stripe states.
 begin;
-select plan(72);
+select plan(112);
 select tests.create_world();
 select tests.create_billing();
 insert into add_ons (key, name, price_cents, billing_interval) values ('tests_voice', 'Voice', 1, 'month')
@@ -44,7 +44,7 @@ select is(tests.seen(persona, $$select event_id from stripe_webhook_events$$), e
 -- nobody writes billing state through the API
 select is(tests.try_as(persona, statement), expected,
           format('%s: %s gets %s', split_part(statement, ' ', 3), persona, expected))
-  from unnest(array['enterprise_admin', 'platform_admin', 'rep', 'anon']) persona,
+  from unnest(array['rep', 'team_manager', 'enterprise_tm', 'enterprise_admin', 'platform_admin', 'other', 'suspended', 'read_only', 'anon']) persona,
        (values
          ($$insert into subscriptions (org_id, plan_key, status) values (tests.id('org_b'), 'tests_plan', 'active')$$, '42501 new row violates row-level security policy for table "subscriptions"'),
          ($$update subscriptions set status = 'active'$$, 'ok 0'),
