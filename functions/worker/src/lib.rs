@@ -24,30 +24,30 @@ async fn fetch(
     env: Env,
     _ctx: Context,
 ) -> worker::Result<http::Response<Full<Bytes>>> {
+    Ok(serve(request, &env).await.map(Full::new))
+}
+
+/// Routes, reads the body (refusing more than the functions accept) and runs the function.
+async fn serve(request: HttpRequest, env: &Env) -> http::Response<Bytes> {
     let (parts, body) = request.into_parts();
-    let request_id = shared::http::incoming_request_id(&parts.headers).unwrap_or_else(new_id);
-    let response = match functions::function_name(parts.uri.path()).map(str::to_owned) {
-        None => ApiError::not_found("no function at this path").into_response(),
-        Some(name) => match Limited::new(body, MAX_BODY_BYTES).collect().await {
-            Err(error) if error.is::<LengthLimitError>() => {
-                ApiError::payload_too_large(MAX_BODY_BYTES).into_response()
-            }
-            Err(_) => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "the request body could not be read",
-            )
-            .into_response(),
-            Ok(body) => match context(&env, request_id) {
-                Ok(ctx) => {
-                    let request = http::Request::from_parts(parts, body.to_bytes());
-                    functions::dispatch(&name, request, &ctx).await
-                }
-                Err(error) => error.into_response(),
-            },
-        },
+    let Some(name) = functions::function_name(parts.uri.path()).map(str::to_owned) else {
+        return ApiError::not_found("no function at this path").into_response();
     };
-    Ok(response.map(Full::new))
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(error) if error.is::<LengthLimitError>() => {
+            return ApiError::payload_too_large(MAX_BODY_BYTES).into_response();
+        }
+        Err(_) => {
+            let message = "the request body could not be read";
+            return ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message).into_response();
+        }
+    };
+    let request_id = shared::http::incoming_request_id(&parts.headers).unwrap_or_else(new_id);
+    match context(env, request_id) {
+        Ok(ctx) => functions::dispatch(&name, http::Request::from_parts(parts, body), &ctx).await,
+        Err(error) => error.into_response(),
+    }
 }
 
 /// Runs every cron job on each trigger; a failing job is logged and does not stop the others.
