@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 /// Where the stack finds its database, its files and its secret.
-#[expect(dead_code, reason = "the PostgREST settings are read by /rest/v1, which lands next")]
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The owner connection used to create the database and run migrations (`DATABASE_URL`).
@@ -20,6 +19,8 @@ pub struct Config {
     pub max_rows: Option<u64>,
     /// HS256 secret that signs every JWT (`PGRST_JWT_SECRET`, or `JWT_SECRET`).
     pub jwt_secret: String,
+    /// Connections `/rest/v1` keeps to the database (`PGRST_DB_POOL`, default 10).
+    pub db_pool: usize,
     pub host: String,
     pub port: u16,
     /// The repository's `supabase/` folder: bootstrap, migrations.
@@ -60,6 +61,10 @@ impl Config {
                 .map(|v| v.parse().context("PGRST_DB_MAX_ROWS must be a whole number"))
                 .transpose()?,
             jwt_secret,
+            db_pool: var("PGRST_DB_POOL")
+                .map(|v| v.parse().context("PGRST_DB_POOL must be a whole number"))
+                .transpose()?
+                .unwrap_or(10),
             host: var("PGRST_SERVER_HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
             port: var("PGRST_SERVER_PORT")
                 .map(|v| v.parse().context("PGRST_SERVER_PORT must be a port number"))
@@ -74,6 +79,18 @@ impl Config {
 
     pub fn api_url(&self) -> String {
         format!("http://{}:{}", self.host, self.port)
+    }
+
+    /// The PostgREST settings of `/rest/v1`.
+    pub fn rest(&self) -> local_rest::RestConfig {
+        local_rest::RestConfig {
+            db_uri: self.db_uri.clone(),
+            schemas: self.db_schemas.clone(),
+            anon_role: self.anon_role.clone(),
+            max_rows: self.max_rows,
+            jwt_secret: self.jwt_secret.clone(),
+            pool_size: self.db_pool,
+        }
     }
 }
 

@@ -46,10 +46,11 @@ async fn main() -> Result<()> {
 async fn serve(config: Config) -> Result<()> {
     let started = std::time::Instant::now();
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
+    let functions = functions_host::FunctionsHost::new(&config)?;
+    let router = server::router(&config, functions).await?;
     status::publish(&config)?;
     eprintln!("local stack serving {} (ready in {:?})", config.api_url(), started.elapsed());
-    let functions = functions_host::FunctionsHost::new(&config)?;
-    axum::serve(listener, server::router(functions))
+    axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

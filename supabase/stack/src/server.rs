@@ -8,16 +8,19 @@ use axum::routing::any;
 use shared::error::ApiError;
 use shared::http::MAX_BODY_BYTES;
 
+use crate::config::Config;
 use crate::functions_host::FunctionsHost;
 
-pub fn router(functions: FunctionsHost) -> Router {
-    Router::new().route(
-        "/functions/v1/{name}",
-        any(move |Path(name): Path<String>, request: Request| {
-            let functions = functions.clone();
-            async move { function(&functions, name, request).await }
-        }),
-    )
+pub async fn router(config: &Config, functions: FunctionsHost) -> anyhow::Result<Router> {
+    Ok(Router::new()
+        .route(
+            "/functions/v1/{name}",
+            any(move |Path(name): Path<String>, request: Request| {
+                let functions = functions.clone();
+                async move { function(&functions, name, request).await }
+            }),
+        )
+        .nest("/rest/v1", local_rest::router(config.rest()).await?))
 }
 
 /// Reads the body (refusing more than the functions accept) and hands the request over.
