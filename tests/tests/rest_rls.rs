@@ -22,7 +22,7 @@ async fn rest() -> Rest {
         .get_or_init(|| async {
             rest.fixture(
                 &format!(
-                    "drop table if exists rest_rls_notes, rest_rls_secrets cascade;
+                    "drop table if exists rest_rls_notes, rest_rls_inbox, rest_rls_secrets cascade;
                      create table rest_rls_notes (
                        id serial primary key,
                        owner_id uuid not null default auth.uid(),
@@ -37,6 +37,10 @@ async fn rest() -> Rest {
                      revoke all on rest_rls_notes from anon;
                      insert into rest_rls_notes (owner_id, body) values
                        ('{ALICE}', 'alice 1'), ('{ALICE}', 'alice 2'), ('{BOB}', 'bob 1');
+                     create table rest_rls_inbox (id serial primary key, body text);
+                     alter table rest_rls_inbox enable row level security;
+                     create policy \"Anyone may drop a message\" on rest_rls_inbox
+                       for insert to anon, authenticated with check (true);
                      create table rest_rls_secrets (id int primary key);
                      revoke all on rest_rls_secrets from anon, authenticated;
                      create or replace function rest_rls_context() returns json
@@ -52,7 +56,7 @@ async fn rest() -> Rest {
                            'read_only', current_setting('transaction_read_only'))
                        $$;"
                 ),
-                &["rest_rls_notes", "rest_rls_secrets", "rpc/rest_rls_context"],
+                &["rest_rls_notes", "rest_rls_inbox", "rest_rls_secrets", "rpc/rest_rls_context"],
             )
             .await;
         })
@@ -157,4 +161,22 @@ async fn the_apikey_header_alone_is_the_token() {
     let answer = support::rest::Answer::from(answer.unwrap()).await;
     assert_eq!(answer.status, 200);
     assert_eq!(bodies(answer.json()).len(), 2);
+}
+
+#[tokio::test]
+async fn an_insert_only_policy_allows_return_minimal_but_not_representation() {
+    let rest = rest().await;
+    let message = json!({"body": "hello"});
+    let answer = rest.send(Method::POST, "rest_rls_inbox", None, Some(message.clone())).await;
+    assert_eq!((answer.status, answer.text.as_str()), (201, ""));
+    let answer = rest
+        .request(Method::POST, "rest_rls_inbox", None)
+        .header("Prefer", "return=representation")
+        .json(&message)
+        .send()
+        .await
+        .unwrap();
+    support::rest::Answer::from(answer).await.assert_error(401, "42501");
+    let seen = rest.send(Method::GET, "rest_rls_inbox", None, None).await;
+    assert_eq!((seen.status, seen.json()), (200, json!([])), "no select policy: no rows");
 }

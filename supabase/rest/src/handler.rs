@@ -158,7 +158,15 @@ async fn serve_table(state: &AppState, name: &str, request: Request) -> Result<R
         Method::POST => {
             let body = read_body(body).await?;
             let (text, columns) = insert_columns(&table, &params, &body)?;
-            let sql = planner.insert(&table, &columns, &text, prefer.resolution, write_shape)?;
+            let location = returns == Return::HeadersOnly;
+            let sql = planner.insert(
+                &table,
+                &columns,
+                &text,
+                prefer.resolution,
+                write_shape,
+                location,
+            )?;
             (sql, StatusCode::CREATED)
         }
         Method::PATCH => {

@@ -92,6 +92,7 @@ impl<'a> Planner<'a> {
         body: &str,
         resolution: Option<Resolution>,
         shape: Shape,
+        location: bool,
     ) -> Result<Sql, ApiError> {
         let target = qualified(&table.schema, &table.name);
         let qualifier = ident(&table.name);
@@ -133,7 +134,7 @@ impl<'a> Planner<'a> {
                 sql.push(" do update set ").push(&updates.join(", "));
             }
         }
-        self.returning(&mut sql, table, shape, &qualifier)?;
+        self.returning(&mut sql, table, shape, &qualifier, location)?;
         Ok(sql)
     }
 
@@ -161,7 +162,7 @@ impl<'a> Planner<'a> {
             sql.push(", ").bind(body).push("::json)) pgrst_body");
             self.where_clause(&mut sql, table, &qualifier, &[], false)?;
         }
-        self.returning(&mut sql, table, shape, &qualifier)?;
+        self.returning(&mut sql, table, shape, &qualifier, false)?;
         Ok(sql)
     }
 
@@ -172,20 +173,23 @@ impl<'a> Planner<'a> {
         let mut sql = Sql::default();
         sql.push("with pgrst_source as (delete from ").push(&target).push(" as ").push(&qualifier);
         self.where_clause(&mut sql, table, &qualifier, &[], false)?;
-        self.returning(&mut sql, table, shape, &qualifier)?;
+        self.returning(&mut sql, table, shape, &qualifier, false)?;
         Ok(sql)
     }
 
-    /// Closes the `pgrst_source` CTE of a write and selects the envelope over its rows.
+    /// Closes the `pgrst_source` CTE of a write and selects the envelope over its rows, with the
+    /// primary key of the rows when `location` is wanted.
     fn returning(
         &mut self,
         sql: &mut Sql,
         table: &Table,
         shape: Shape,
         qualifier: &str,
+        location: bool,
     ) -> Result<(), ApiError> {
+        let location = location && !table.primary_key.is_empty();
         if !sql.text.ends_with("where false)") {
-            if shape == Shape::None && table.primary_key.is_empty() {
+            if shape == Shape::None && !location {
                 // `returning 1` needs no SELECT policy, as with PostgREST's return=minimal.
                 sql.push(" returning 1)");
             } else {
@@ -193,8 +197,7 @@ impl<'a> Planner<'a> {
             }
         }
         sql.push(" select null::bigint, ");
-        let location = (!table.primary_key.is_empty()).then_some(&table.primary_key[..]);
-        envelope_columns(sql, shape, location);
+        envelope_columns(sql, shape, location.then_some(&table.primary_key[..]));
         sql.push(" from (select ");
         if shape == Shape::None {
             sql.push("1");
@@ -253,7 +256,7 @@ impl<'a> Planner<'a> {
             }
             (Returns::Scalar, true) => {
                 let table = no_table(function);
-                sql.push(&fn_alias).push(" from ").push(&args_source).push(&call);
+                sql.push(&fn_alias).push(" as pgrst_scalar from ").push(&args_source).push(&call);
                 sql.push(" as ").push(&fn_alias);
                 self.where_clause(&mut sql, &table, &fn_alias, &[], true)?;
                 order_by(&mut sql, &fn_alias, self.params.order_at(&[]));
@@ -535,7 +538,7 @@ fn envelope_columns(sql: &mut Sql, shape: Shape, location_key: Option<&[String]>
              chr(10)), '')"
         }
         Shape::Scalar => "coalesce((json_agg(pgrst_t.pgrst_scalar)->0)::text, 'null')",
-        Shape::ScalarSet => "coalesce(json_agg(pgrst_t.*)::text, '[]')",
+        Shape::ScalarSet => "coalesce(json_agg(pgrst_t.pgrst_scalar)::text, '[]')",
         Shape::None => "null::text",
     });
     sql.push(", ");
