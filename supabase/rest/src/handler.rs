@@ -285,9 +285,9 @@ fn read_response(
     let content_range = if rows == 0 {
         format!("*/{total_text}")
     } else {
-        format!("{first}-{}/{total_text}", first + rows - 1)
+        format!("{first}-{}/{total_text}", first.saturating_add(rows - 1))
     };
-    let partial = total.is_some_and(|total| first > 0 || first + rows < total);
+    let partial = total.is_some_and(|total| first > 0 || first.saturating_add(rows) < total);
     let status = if partial { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
     let mut response = body_response(status, outcome, Shape::Media(media), media);
     insert_header(&mut response, header::CONTENT_RANGE, &content_range);

@@ -449,8 +449,13 @@ impl<'a> Planner<'a> {
         let mut limit = page.limit;
         if let Some((first, last)) = range {
             // Both windows apply: the Range header is relative to the whole result.
-            let range_limit = last.map(|last| last - first + 1);
-            let end = match (limit.map(|l| offset + l), range_limit.map(|l| first + l)) {
+            // Saturating: the numbers come from the request and may be as large as u64 allows.
+            let range_limit = last.map(|last| (last - first).saturating_add(1));
+            let ends = (
+                limit.map(|l| offset.saturating_add(l)),
+                range_limit.map(|l| first.saturating_add(l)),
+            );
+            let end = match ends {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
@@ -793,5 +798,10 @@ mod tests {
         assert_eq!(page("", Some((5, None)), Some(100)), " limit 100 offset 5");
         assert_eq!(page("limit=3", Some((2, Some(9))), None), " limit 1 offset 2");
         assert_eq!(page("", None, Some(50)), " limit 50");
+        let huge = format!("limit={0}&offset={0}", u64::MAX);
+        assert_eq!(
+            page(&huge, Some((1, Some(u64::MAX))), None),
+            format!(" limit 0 offset {}", u64::MAX)
+        );
     }
 }
