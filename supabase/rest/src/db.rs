@@ -102,11 +102,18 @@ pub async fn run(
     let pre_params = typed(&pre);
     let pre_refs: Vec<(&(dyn ToSql + Sync), Type)> =
         pre_params.iter().map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone())).collect();
-    transaction.query_typed(&pre.text, &pre_refs).await.map_err(db_error)?;
     let params = typed(statement);
     let refs: Vec<(&(dyn ToSql + Sync), Type)> =
         params.iter().map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone())).collect();
-    let rows = transaction.query_typed(&statement.text, &refs).await.map_err(db_error)?;
+    // Sent together (pipelined, one round trip); when the settings fail, the statement fails
+    // after them in the aborted transaction, and the settings' error is the one to report.
+    let (set, answered) = futures_util::future::join(
+        transaction.query_typed(&pre.text, &pre_refs),
+        transaction.query_typed(&statement.text, &refs),
+    )
+    .await;
+    set.map_err(db_error)?;
+    let rows = answered.map_err(db_error)?;
     // Every planned statement aggregates, so it yields exactly one row.
     let row = rows.first().ok_or_else(|| {
         ApiError::new(
