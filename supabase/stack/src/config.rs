@@ -28,6 +28,8 @@ pub struct Config {
     /// Where `serve` writes the status lines (`STACK_STATUS_FILE`, default
     /// `supabase/.temp/status.env`).
     pub status_file: PathBuf,
+    /// `/auth/v1`'s settings (GoTrue's `GOTRUE_*` names).
+    pub auth: local_auth::Settings,
 }
 
 const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/salespulse";
@@ -47,7 +49,19 @@ impl Config {
             Some(secret) => secret,
             None => crate::keys::local_secret(&supabase_dir)?,
         };
+        let host = var("PGRST_SERVER_HOST").unwrap_or_else(|| "127.0.0.1".to_owned());
+        let port = var("PGRST_SERVER_PORT")
+            .map(|v| v.parse().context("PGRST_SERVER_PORT must be a port number"))
+            .transpose()?
+            .unwrap_or(54321);
+        let auth = local_auth::Settings::from_lookup(
+            var,
+            database_url.clone(),
+            jwt_secret.clone(),
+            &api_url(&host, port),
+        )?;
         Ok(Self {
+            auth,
             database_url,
             db_uri,
             db_schemas: var("PGRST_DB_SCHEMAS")
@@ -65,11 +79,8 @@ impl Config {
                 .map(|v| v.parse().context("PGRST_DB_POOL must be a whole number"))
                 .transpose()?
                 .unwrap_or(10),
-            host: var("PGRST_SERVER_HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
-            port: var("PGRST_SERVER_PORT")
-                .map(|v| v.parse().context("PGRST_SERVER_PORT must be a port number"))
-                .transpose()?
-                .unwrap_or(54321),
+            host,
+            port,
             status_file: var("STACK_STATUS_FILE")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| supabase_dir.join(".temp").join("status.env")),
@@ -78,7 +89,7 @@ impl Config {
     }
 
     pub fn api_url(&self) -> String {
-        format!("http://{}:{}", self.host, self.port)
+        api_url(&self.host, self.port)
     }
 
     /// The PostgREST settings of `/rest/v1`.
@@ -92,6 +103,10 @@ impl Config {
             pool_size: self.db_pool,
         }
     }
+}
+
+fn api_url(host: &str, port: u16) -> String {
+    format!("http://{host}:{port}")
 }
 
 /// The same connection string with another user name (and no password).

@@ -20,7 +20,8 @@ pub async fn router(config: &Config, functions: FunctionsHost) -> anyhow::Result
                 async move { function(&functions, name, request).await }
             }),
         )
-        .nest("/rest/v1", local_rest::router(config.rest()).await?))
+        .nest("/rest/v1", local_rest::router(config.rest()).await?)
+        .nest("/auth/v1", local_auth::router(config.auth.clone())?))
 }
 
 /// Reads the body (refusing more than the functions accept) and hands the request over.
