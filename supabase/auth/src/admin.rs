@@ -225,7 +225,7 @@ pub async fn create_user(State(state): State<AppState>, body: Bytes) -> AuthResu
     // Without a password the account gets a random one nobody knows, as in GoTrue.
     let plain = match params.password.filter(|p| !p.is_empty()) {
         Some(p) => p,
-        None => (0..6).map(|_| secure::refresh_token()).collect::<AuthResult<String>>()?,
+        None => (0..5).map(|_| secure::refresh_token()).collect::<AuthResult<String>>()?,
     };
     let hash = tokio::task::spawn_blocking(move || password::hash(&plain))
         .await
