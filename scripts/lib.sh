@@ -49,13 +49,15 @@ cargo_tool() {
   cargo install "${locked[@]}" --quiet "$crate" --version "$version" "$@"
 }
 
-# `npm ci` unless node_modules already holds exactly what package-lock.json pins.
+# `npm ci` in DIR (default: the repository) unless its node_modules already holds exactly what
+# its package-lock.json pins.
 npm_ensure() {
-  local stamp="$REPO/node_modules/.package-lock.sha256" want
-  want="$(sha256sum "$REPO/package-lock.json" | cut -d' ' -f1)"
+  local dir="${1:-$REPO}" want
+  local stamp="$dir/node_modules/.package-lock.sha256"
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
   [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && return 0
-  log "installing the npm packages (package-lock.json)"
-  (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error)
+  log "installing the npm packages (${dir#"$REPO/"}/package-lock.json)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   echo "$want" >"$stamp"
 }
 
