@@ -188,3 +188,27 @@ async fn a_preflight_from_an_unknown_origin_is_refused() {
     assert_eq!(response.status(), 403);
     assert!(response.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn a_user_signed_up_through_auth_v1_gets_the_plan_with_their_access_token() {
+    let stack = support::Stack::from_status();
+    let email = format!("goals-{}@example.com", now_nanos());
+    let session: Value = reqwest::Client::new()
+        .post(format!("{}/auth/v1/signup", stack.api_url))
+        .header("apikey", &stack.anon_key)
+        .json(&json!({"email": email, "password": "correct-horse-battery-staple"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["access_token"].as_str().unwrap_or_else(|| panic!("no session: {session}"));
+    let (status, plan, _) = post(&stack, example().to_string(), Some(token)).await;
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["totals"], json!([240, 12, 3]));
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
