@@ -16,7 +16,7 @@ use shared::runtime::Ctx;
 
 pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes>, ApiError> {
     require_method(&request, Method::POST)?;
-    auth::authenticate(&request, ctx)?;
+    auth::authenticate(&request, ctx).await?;
     let body: Body = read_json(&request)?;
     let input = GoalInput::try_from(body)?;
     let plan = goals::plan(&input).map_err(invalid)?;

@@ -66,12 +66,12 @@ fn ctx(rest: &Rest, supabase_url: &str) -> Ctx {
     Ctx::new(Arc::new(config), Rc::new(client), "postgrest-test", now() as u64)
 }
 
-fn caller(rest: &Rest, ctx: &Ctx, user_id: &str) -> Caller {
+async fn caller(rest: &Rest, ctx: &Ctx, user_id: &str) -> Caller {
     let request = http::Request::builder()
         .header("authorization", format!("Bearer {}", rest.user_token(user_id)))
         .body(bytes::Bytes::new())
         .unwrap();
-    authenticate(&request, ctx).unwrap()
+    authenticate(&request, ctx).await.unwrap()
 }
 
 fn names(rows: &Value) -> Vec<&str> {
@@ -82,8 +82,8 @@ fn names(rows: &Value) -> Vec<&str> {
 async fn a_caller_writes_and_reads_only_their_own_rows_and_the_service_role_sees_all() {
     let rest = rest().await;
     let ctx = ctx(&rest, &rest.stack.api_url);
-    let dana = Postgrest::as_caller(&ctx.config, &caller(&rest, &ctx, DANA));
-    let erin = Postgrest::as_caller(&ctx.config, &caller(&rest, &ctx, ERIN));
+    let dana = Postgrest::as_caller(&ctx.config, &caller(&rest, &ctx, DANA).await);
+    let erin = Postgrest::as_caller(&ctx.config, &caller(&rest, &ctx, ERIN).await);
 
     let inserted: Value = send_json(
         &ctx,
@@ -132,7 +132,7 @@ async fn a_caller_writes_and_reads_only_their_own_rows_and_the_service_role_sees
 async fn refusals_come_back_as_our_errors() {
     let rest = rest().await;
     let ctx = ctx(&rest, &rest.stack.api_url);
-    let dana = Postgrest::as_caller(&ctx.config, &caller(&rest, &ctx, DANA));
+    let dana = Postgrest::as_caller(&ctx.config, &caller(&rest, &ctx, DANA).await);
     send(&ctx, dana.from("fn_pg_items").insert(&json!({"name": "dana-unique"})).unwrap())
         .await
         .unwrap();
@@ -151,10 +151,11 @@ async fn refusals_come_back_as_our_errors() {
     check(send(&ctx, missing).await.unwrap_err(), 404, "not_found");
 
     let unreachable = self::ctx(&rest, "http://127.0.0.1:9");
-    let request = Postgrest::as_caller(&unreachable.config, &caller(&rest, &unreachable, DANA))
-        .from("fn_pg_items")
-        .get()
-        .unwrap();
+    let request =
+        Postgrest::as_caller(&unreachable.config, &caller(&rest, &unreachable, DANA).await)
+            .from("fn_pg_items")
+            .get()
+            .unwrap();
     let error = send(&unreachable, request).await.unwrap_err();
     check(error.clone(), 503, "upstream_unavailable");
     assert_eq!(error.retry_after, Some(5));

@@ -78,7 +78,7 @@ impl Caller {
 }
 
 /// The signed-in user making `request`, or a 401.
-pub fn authenticate(request: &Request<Bytes>, ctx: &Ctx) -> Result<Caller, ApiError> {
+pub async fn authenticate(request: &Request<Bytes>, ctx: &Ctx) -> Result<Caller, ApiError> {
     let token = bearer_token(request).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -119,6 +119,7 @@ mod tests {
     use super::jwt::tests::{hs256, user_claims};
     use super::*;
     use crate::runtime::tests::{SECRET, ScriptedHttp, ctx_with};
+    use crate::testing::block_on;
 
     fn request_with(authorization: Option<&str>) -> Request<Bytes> {
         let mut builder = Request::builder();
@@ -130,7 +131,10 @@ mod tests {
 
     fn caller_of(claims: &Value) -> Result<Caller, ApiError> {
         let ctx = ctx_with(Rc::new(ScriptedHttp::default()));
-        authenticate(&request_with(Some(&format!("Bearer {}", hs256(claims, SECRET)))), &ctx)
+        block_on(authenticate(
+            &request_with(Some(&format!("Bearer {}", hs256(claims, SECRET)))),
+            &ctx,
+        ))
     }
 
     #[test]
@@ -164,7 +168,7 @@ mod tests {
     fn requests_without_a_usable_token_are_401_with_a_reason_code() {
         let ctx = ctx_with(Rc::new(ScriptedHttp::default()));
         let check = |authorization: Option<&str>, code: &str| {
-            let error = authenticate(&request_with(authorization), &ctx).unwrap_err();
+            let error = block_on(authenticate(&request_with(authorization), &ctx)).unwrap_err();
             assert_eq!(
                 (error.status, error.code),
                 (StatusCode::UNAUTHORIZED, code),

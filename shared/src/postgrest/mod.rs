@@ -324,7 +324,7 @@ mod tests {
             .headers_mut()
             .insert(header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
         let ctx = ctx_with(Rc::new(ScriptedHttp::default()));
-        let caller = crate::auth::authenticate(&request, &ctx).unwrap();
+        let caller = crate::testing::block_on(crate::auth::authenticate(&request, &ctx)).unwrap();
         (Postgrest::as_caller(&config(), &caller), token)
     }
 
