@@ -9,7 +9,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
-use shared::domain::goals::{self, Calendar, Funnel, GoalInput, Period, PeriodKind, Rate, Stage};
+use shared::domain::goals::{
+    self, Calendar, DayLog, Funnel, GoalInput, Multiplier, Period, PeriodKind, Rate, ReferralRule,
+    Stage,
+};
 use shared::runtime::{Config, Ctx, HttpClient, HttpError, HttpFuture};
 use shared::testing::{block_on, hs256};
 
@@ -37,6 +40,7 @@ fn input(kind: PeriodKind) -> GoalInput {
         .unwrap(),
         period: Period::new(kind, "2026-01-01".parse().unwrap()).unwrap(),
         calendar: Calendar::weekdays(),
+        referrals: Vec::new(),
     }
 }
 
@@ -75,6 +79,32 @@ fn engine(c: &mut Criterion) {
         let input = input(kind);
         c.bench_function(&format!("engine plan ({kind:?})"), |b| {
             b.iter(|| goals::plan(black_box(&input)).unwrap())
+        });
+        let referred = GoalInput {
+            referrals: vec![ReferralRule {
+                expected_referrals: 12,
+                close_rate: Rate::from_decimal(0.25).unwrap(),
+                value_multiplier: Multiplier::from_decimal(1.25).unwrap(),
+            }],
+            ..input.clone()
+        };
+        c.bench_function(&format!("engine plan with referrals ({kind:?})"), |b| {
+            b.iter(|| goals::plan(black_box(&referred)).unwrap())
+        });
+        // Half the period gone, every working day logged a little under plan.
+        let plan = goals::plan(&input).unwrap();
+        let today = plan.per_day[plan.per_day.len() / 2].start;
+        let logged: Vec<DayLog> = plan
+            .per_day
+            .iter()
+            .take_while(|d| d.start < today)
+            .map(|d| DayLog {
+                date: d.start,
+                counts: d.counts.iter().map(|n| n * 9 / 10).collect(),
+            })
+            .collect();
+        c.bench_function(&format!("engine remaining effort and pacing ({kind:?})"), |b| {
+            b.iter(|| goals::progress(black_box(&plan), black_box(&logged), today).unwrap())
         });
     }
 }

@@ -1,30 +1,58 @@
 //! `goals-calculate` (POST): the activity plan for an income target, computed from the inputs
-//! alone. Stateless: it reads and writes nothing, but it is a user-facing function, so it
-//! requires a signed-in user's JWT like every other.
+//! alone; with `today` (and the activities logged so far) also the remaining effort and pacing.
+//! Stateless: it reads and writes nothing, but it is a user-facing function, so it requires a
+//! signed-in user's JWT like every other.
+
+use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
 use http::{Method, Request, Response, StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared::auth;
 use shared::domain::goals::{
-    self, Calendar, Funnel, GoalError, GoalInput, Period, PeriodKind, Rate, Stage,
+    self, Calendar, DayLog, Funnel, GoalError, GoalInput, Multiplier, Period, PeriodKind, Plan,
+    Progress, Rate, ReferralRule, Stage,
 };
 use shared::error::ApiError;
 use shared::http::{json_response, read_json, require_method};
 use shared::runtime::Ctx;
 
+/// Most logged days one request may send (a year of days, several entries a day).
+pub const MAX_LOGGED_DAYS: usize = 4_000;
+
 pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes>, ApiError> {
     require_method(&request, Method::POST)?;
     auth::authenticate(&request, ctx).await?;
     let body: Body = read_json(&request)?;
-    let input = GoalInput::try_from(body)?;
-    let plan = goals::plan(&input).map_err(invalid)?;
-    Ok(json_response(StatusCode::OK, &plan))
+    let (input, tracking) = body.parse("")?;
+    let plan = goals::plan(&input).map_err(invalid(""))?;
+    let progress = match tracking {
+        Some(Tracking { logged, today }) => {
+            Some(goals::progress(&plan, &logged, today).map_err(invalid(""))?)
+        }
+        None => None,
+    };
+    Ok(json_response(StatusCode::OK, &Answer { plan, progress }))
+}
+
+/// The activities logged so far and the rep's local date, when the body sends `today`.
+pub struct Tracking {
+    pub logged: Vec<DayLog>,
+    pub today: NaiveDate,
+}
+
+/// The plan, and where the rep stands when `today` was given.
+#[derive(Serialize)]
+struct Answer {
+    #[serde(flatten)]
+    plan: Plan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    progress: Option<Progress>,
 }
 
 /// The request body, as sent. Field names follow the `goals` and `sims` tables.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Body {
     pub income_target_cents: u64,
@@ -32,16 +60,24 @@ pub struct Body {
     pub sim: SimBody,
     #[serde(default)]
     pub calendar: Option<CalendarBody>,
+    #[serde(default)]
+    pub referral_rules: Vec<ReferralRuleBody>,
+    /// Activities logged so far, per day and stage key; needs `today`.
+    #[serde(default)]
+    pub logged: Vec<LoggedDayBody>,
+    /// The rep's local date; with it the answer carries `progress`.
+    #[serde(default)]
+    pub today: Option<NaiveDate>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodBody {
     pub kind: PeriodKind,
     pub start: NaiveDate,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimBody {
     pub average_deal_value_cents: u64,
@@ -51,7 +87,7 @@ pub struct SimBody {
     pub stages: Vec<StageBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageBody {
     pub key: String,
@@ -60,7 +96,7 @@ pub struct StageBody {
     pub conversion_rate: Option<f64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarBody {
     /// ISO weekdays worked (1 = Monday … 7 = Sunday); Monday to Friday when absent.
@@ -70,59 +106,151 @@ pub struct CalendarBody {
     pub days_off: Vec<NaiveDate>,
 }
 
-fn monday_to_friday() -> Vec<u8> {
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralRuleBody {
+    /// Referrals expected over the goal's whole period.
+    pub expected_referrals: u64,
+    /// Share of referrals that become deals, in (0, 1].
+    pub close_rate: f64,
+    /// Value of a referred deal relative to a cold one, 1 to 100 (thousandths kept); 1 when
+    /// absent.
+    #[serde(default)]
+    pub value_multiplier: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoggedDayBody {
+    pub date: NaiveDate,
+    /// Activities per stage key; stages left out count zero.
+    pub counts: BTreeMap<String, u64>,
+}
+
+pub fn monday_to_friday() -> Vec<u8> {
     vec![1, 2, 3, 4, 5]
 }
 
-impl TryFrom<Body> for GoalInput {
-    type Error = ApiError;
-
-    fn try_from(body: Body) -> Result<Self, ApiError> {
-        let rate = |value: f64, field: &str| {
+impl Body {
+    /// The engine's input, and the log and today when `today` was sent. Error fields are
+    /// prefixed with `at` (e.g. `changed.`) for bodies nested in another request.
+    pub fn parse(self, at: &str) -> Result<(GoalInput, Option<Tracking>), ApiError> {
+        let field = |name: &str| format!("{at}{name}");
+        let rate = |value: f64, name: &str| {
             Rate::from_decimal(value)
-                .ok_or_else(|| ApiError::validation(field, "must be in (0, 1]"))
+                .ok_or_else(|| ApiError::validation(&field(name), "must be in (0, 1]"))
         };
-        if body.sim.average_deal_value_cents == 0 {
-            return Err(ApiError::validation("sim.average_deal_value_cents", "must be positive"));
+        if self.sim.average_deal_value_cents == 0 {
+            return Err(ApiError::validation(
+                &field("sim.average_deal_value_cents"),
+                "must be positive",
+            ));
         }
-        let commission = match body.sim.commission_rate {
+        let commission = match self.sim.commission_rate {
             Some(value) => rate(value, "sim.commission_rate")?,
             None => Rate::ONE,
         };
-        let income_per_deal = goals::income_per_deal(body.sim.average_deal_value_cents, commission);
+        let income_per_deal = goals::income_per_deal(self.sim.average_deal_value_cents, commission);
         if income_per_deal == 0 {
             return Err(ApiError::validation(
-                "sim.commission_rate",
+                &field("sim.commission_rate"),
                 "leaves less than one cent of income per deal",
             ));
         }
-        let stages = body
+        let stages = self
             .sim
             .stages
             .into_iter()
             .enumerate()
             .map(|(i, stage)| {
-                let field = format!("sim.stages[{i}].conversion_rate");
-                let conversion = stage.conversion_rate.map(|r| rate(r, &field)).transpose()?;
+                let name = format!("sim.stages[{i}].conversion_rate");
+                let conversion = stage.conversion_rate.map(|r| rate(r, &name)).transpose()?;
                 Ok(Stage { key: stage.key, conversion })
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
-        let calendar = match body.calendar {
-            Some(c) => Calendar::new(&c.working_weekdays, &c.days_off).map_err(invalid)?,
+        let funnel = Funnel::new(stages).map_err(invalid(at))?;
+        let referrals = self
+            .referral_rules
+            .into_iter()
+            .enumerate()
+            .map(|(i, rule)| {
+                let multiplier = match rule.value_multiplier {
+                    None => Multiplier::ONE,
+                    Some(value) => Multiplier::from_decimal(value).ok_or_else(|| {
+                        ApiError::validation(
+                            &field(&format!("referral_rules[{i}].value_multiplier")),
+                            "must be from 1 to 100",
+                        )
+                    })?,
+                };
+                Ok(ReferralRule {
+                    expected_referrals: rule.expected_referrals,
+                    close_rate: rate(rule.close_rate, &format!("referral_rules[{i}].close_rate"))?,
+                    value_multiplier: multiplier,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        let calendar = match self.calendar {
+            Some(c) => Calendar::new(&c.working_weekdays, &c.days_off).map_err(invalid(at))?,
             None => Calendar::weekdays(),
         };
-        Ok(GoalInput {
-            income_target_cents: body.income_target_cents,
+        let tracking = match self.today {
+            Some(today) => {
+                Some(Tracking { logged: day_logs(&funnel, self.logged, &field)?, today })
+            }
+            None if !self.logged.is_empty() => {
+                return Err(ApiError::validation(&field("today"), "is required with logged"));
+            }
+            None => None,
+        };
+        let input = GoalInput {
+            income_target_cents: self.income_target_cents,
             income_per_deal_cents: income_per_deal,
-            funnel: Funnel::new(stages).map_err(invalid)?,
-            period: Period::new(body.period.kind, body.period.start).map_err(invalid)?,
+            funnel,
+            period: Period::new(self.period.kind, self.period.start).map_err(invalid(at))?,
             calendar,
-        })
+            referrals,
+        };
+        Ok((input, tracking))
     }
 }
 
-fn invalid(error: GoalError) -> ApiError {
-    ApiError::validation(&error.field, error.message)
+/// Logged days keyed by stage become counts in the funnel's order; a key that is no stage is
+/// refused, naming it.
+fn day_logs(
+    funnel: &Funnel,
+    logged: Vec<LoggedDayBody>,
+    field: &impl Fn(&str) -> String,
+) -> Result<Vec<DayLog>, ApiError> {
+    if logged.len() > MAX_LOGGED_DAYS {
+        return Err(ApiError::validation(
+            &field("logged"),
+            format!("may list at most {MAX_LOGGED_DAYS} days"),
+        ));
+    }
+    let keys: Vec<&str> = funnel.stages().iter().map(|s| s.key.trim()).collect();
+    logged
+        .into_iter()
+        .enumerate()
+        .map(|(i, day)| {
+            let mut counts = vec![0; keys.len()];
+            for (key, count) in day.counts {
+                let Some(stage) = keys.iter().position(|k| *k == key) else {
+                    return Err(ApiError::validation(
+                        &field(&format!("logged[{i}].counts.{key}")),
+                        "is not a stage of the SIM",
+                    ));
+                };
+                counts[stage] = count;
+            }
+            Ok(DayLog { date: day.date, counts })
+        })
+        .collect()
+}
+
+/// An engine error as a 422 naming the field, under `at`.
+pub fn invalid(at: &str) -> impl Fn(GoalError) -> ApiError + '_ {
+    move |error| ApiError::validation(&format!("{at}{}", error.field), error.message)
 }
 
 #[cfg(test)]
@@ -200,6 +328,47 @@ mod tests {
     }
 
     #[test]
+    fn referral_rules_lower_the_cold_funnel() {
+        let mut body = example();
+        body["referral_rules"] =
+            json!([{"expected_referrals": 5, "close_rate": 0.2, "value_multiplier": 1.25}]);
+        let (status, plan) = post_json(&body);
+        assert_eq!(status, 200, "{plan}");
+        assert_eq!(plan["totals"], json!([80, 4, 1]));
+        assert_eq!(plan["projected_income_cents"], 2_025_000);
+        assert_eq!(
+            plan["referrals"],
+            json!({"rules": [{"referred_deals": 1, "income_per_referred_deal_cents": 1_125_000,
+                              "income_cents": 1_125_000}],
+                   "referred_deals": 1, "referral_income_cents": 1_125_000,
+                   "covered_cents": 1_125_000, "covered_share_ppm": 562_500,
+                   "cold_deals_without_referrals": 3, "cold_deals": 1})
+        );
+        assert!(plan.get("progress").is_none());
+    }
+
+    #[test]
+    fn with_today_and_the_log_it_answers_the_remaining_effort() {
+        let mut body = example();
+        body["today"] = json!("2026-01-05");
+        body["logged"] = json!([{"date": "2026-01-02", "counts": {"call": 20, "deal": 1}},
+                                {"date": "2026-01-05", "counts": {"appointment": 1}}]);
+        let (status, answer) = post_json(&body);
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["totals"], json!([240, 12, 3]));
+        let progress = &answer["progress"];
+        assert_eq!(progress["today"], "2026-01-05");
+        assert_eq!(progress["done"], json!([20, 1, 1]));
+        assert_eq!(progress["remaining"], json!([220, 11, 2]));
+        assert_eq!(progress["open_working_days"], 20);
+        // 220 calls left this morning over 20 days: 11 today; the appointment is done.
+        assert_eq!(progress["per_day"][0], json!({"start": "2026-01-05", "counts": [11, 0, 1]}));
+        assert_eq!(progress["pacing"][0]["level"], "day");
+        // By tonight 24 calls, 2 appointments and 2 deals were planned: all behind.
+        assert_eq!(progress["pacing"][3]["status"], json!(["behind", "behind", "behind"]));
+    }
+
+    #[test]
     fn it_needs_a_valid_unexpired_user_token() {
         let body = example().to_string();
         assert_eq!(post(&body, None).1["error"]["code"], "missing_token");
@@ -270,6 +439,44 @@ mod tests {
         check(&|b| b["calendar"]["working_weekdays"] = json!([]), "calendar.working_weekdays");
         check(&|b| b["calendar"]["working_weekdays"] = json!([9]), "calendar.working_weekdays[0]");
         check(&|b| b["calendar"]["days_off"] = json!(["soon"]), "calendar.days_off[0]");
+        check(
+            &|b| b["referral_rules"] = json!([{"expected_referrals": 1, "close_rate": 0}]),
+            "referral_rules[0].close_rate",
+        );
+        check(
+            &|b| {
+                b["referral_rules"] =
+                    json!([{"expected_referrals": 1, "close_rate": 0.5, "value_multiplier": 0.9}])
+            },
+            "referral_rules[0].value_multiplier",
+        );
+        check(
+            &|b| b["referral_rules"] = json!([{"expected_referrals": -1, "close_rate": 0.5}]),
+            "referral_rules[0].expected_referrals",
+        );
+        check(
+            &|b| {
+                b["referral_rules"] =
+                    json!([{"expected_referrals": 2_000_000_000_000u64, "close_rate": 0.5}])
+            },
+            "referral_rules[0].expected_referrals",
+        );
+        check(&|b| b["logged"] = json!([{"date": "2026-01-02", "counts": {"call": 1}}]), "today");
+        check(
+            &|b| {
+                b["today"] = json!("2026-01-05");
+                b["logged"] = json!([{"date": "2026-01-02", "counts": {"email": 1}}]);
+            },
+            "logged[0].counts.email",
+        );
+        check(
+            &|b| {
+                b["today"] = json!("2026-01-05");
+                b["logged"] = json!([{"date": "2026-01-02", "counts": {"call": -1}}]);
+            },
+            "logged[0].counts.call",
+        );
+        check(&|b| b["today"] = json!("yesterday"), "today");
         check(
             &|b| b["calendar"] = json!({"working_weekdays": [6, 7], "days_off": ["2026-01-03", "2026-01-04", "2026-01-10", "2026-01-11", "2026-01-17", "2026-01-18", "2026-01-24", "2026-01-25", "2026-01-31"]}),
             "calendar",

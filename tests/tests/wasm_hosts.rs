@@ -108,9 +108,14 @@ async fn calculates_goals_like_native(base: &str) {
     missing_field.as_object_mut().unwrap().remove("sim");
     let mut wrong_type: Value = serde_json::from_str(&plan).unwrap();
     wrong_type["income_target_cents"] = json!("a lot");
+    let mut tracked: Value = serde_json::from_str(&plan).unwrap();
+    tracked["referral_rules"] = json!([{"expected_referrals": 5, "close_rate": 0.2}]);
+    tracked["today"] = json!("2026-01-12");
+    tracked["logged"] = json!([{"date": "2026-01-05", "counts": {"call": 30, "deal": 1}}]);
     let huge = format!("{{\"padding\":\"{}\"}}", " ".repeat(1 << 20));
     for request in [
         Call::post(PATH, plan.clone(), Some(&valid)),
+        Call::post(PATH, tracked.to_string(), Some(&valid)),
         Call::post(PATH, plan.clone(), None),
         Call::post(PATH, plan.clone(), Some(&expired)),
         Call::post(PATH, plan.clone(), Some("not.a.jwt")),

@@ -6,15 +6,51 @@
 //! day floor(T / N) and the first T mod N working days one more, so daily targets are whole
 //! numbers, differ by at most one, and add up to exactly T. Weeks (ISO, Monday first, clipped to
 //! the period) and months are sums of their days, so every level adds up to the same totals.
+//!
+//! # API (everything below is re-exported here, `shared::domain::goals::…`)
+//! - [`plan`]`(&GoalInput) -> Result<Plan, GoalError>`. [`GoalInput`] holds
+//!   `income_target_cents`, `income_per_deal_cents` ([`income_per_deal`] from a deal value and
+//!   a commission [`Rate`]), a [`Funnel`] of [`Stage`]s, a [`Period`], a [`Calendar`] and
+//!   `referrals: Vec<`[`ReferralRule`]`>` (empty: none). [`Plan`] has `stages` (keys, funnel
+//!   order), `totals`, `per_day`/`per_week`/`per_month` ([`Slice`]: `start` + `counts` per
+//!   stage) and `referrals` ([`ReferralImpact`]: referred deals, `covered_cents`,
+//!   `covered_share_ppm`, cold deals with and without referrals); see `referrals.rs` for its
+//!   rounding. With rules, `totals` is the cold funnel: what the rep still has to work for.
+//! - [`progress`]`(&Plan, &[DayLog], today: NaiveDate) -> Result<Progress, GoalError>`:
+//!   remaining effort and pacing. [`DayLog`] `{ date, counts }` lists counts per stage in the
+//!   plan's order (sum a day's activities by stage first). `today` is the rep's local date — the
+//!   caller decides it, e.g. `(now() at time zone goals.time_zone)::date` in SQL. [`Progress`]:
+//!   `done`, `remaining`, the open days re-planned (`per_day`/`per_week`/`per_month`) and
+//!   `pacing` ([`Pace`] per [`PaceLevel`] day/week/month/period with `planned`, `expected`,
+//!   `actual` and a [`PaceStatus`] per stage: behind below 90 %, ahead above 110 % of expected).
+//!   The re-planning rule is in `progress.rs`.
+//! - [`what_if`]`(&real, &changed) -> Result<WhatIf, GoalError>`: both plans and a
+//!   [`PlanDiff`] (scenario − real per stage total and per day, stages matched by key);
+//!   [`compare`] does the diff of two plans alone.
+//! - Every error is a [`GoalError`] `{ field, message }`, the field named by its path in the
+//!   request (`income_target_cents`, `sim.stages[1].conversion_rate`, `logged[3].counts`,
+//!   `referral_rules[0].expected_referrals`, `changed.calendar`, …).
 
 mod calendar;
 mod funnel;
+mod progress;
+mod referrals;
+mod what_if;
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 pub use calendar::{Calendar, MAX_DAYS_OFF, Period, PeriodKind, week_start};
 pub use funnel::{Funnel, MAX_STAGE_COUNT, MAX_STAGES, Rate, Stage, deals_needed, income_per_deal};
+pub use progress::{
+    AHEAD_ABOVE_PERCENT, BEHIND_BELOW_PERCENT, DayLog, Pace, PaceLevel, PaceStatus, Progress,
+    progress,
+};
+pub use referrals::{
+    MAX_REFERRAL_RULES, Multiplier, ReferralImpact, ReferralRule, RuleImpact,
+    impact as referral_impact,
+};
+pub use what_if::{DayDelta, PlanDiff, WhatIf, compare, what_if};
 
 /// An input that breaks a rule, naming the field by its path in the request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +76,8 @@ pub struct GoalInput {
     pub funnel: Funnel,
     pub period: Period,
     pub calendar: Calendar,
+    /// Referral rules lowering the cold funnel; empty for none.
+    pub referrals: Vec<ReferralRule>,
 }
 
 /// Activity targets per stage (in funnel order) over one day, week or month.
@@ -63,7 +101,8 @@ pub struct PlanPeriod {
 pub struct Plan {
     pub income_target_cents: u64,
     pub income_per_deal_cents: u64,
-    /// What the planned deals bring: at least the target, less than one deal more.
+    /// What the planned cold deals and the referred deals bring: at least the target, and less
+    /// than one cold deal more unless referrals alone exceed it.
     pub projected_income_cents: u64,
     pub period: PlanPeriod,
     /// Stage keys, in funnel order; every `counts` lists stages in this order.
@@ -72,6 +111,7 @@ pub struct Plan {
     pub per_day: Vec<Slice>,
     pub per_week: Vec<Slice>,
     pub per_month: Vec<Slice>,
+    pub referrals: ReferralImpact,
 }
 
 /// The plan reaching `input`'s target.
@@ -89,7 +129,12 @@ pub fn plan(input: &GoalInput) -> Result<Plan, GoalError> {
     if days.is_empty() {
         return Err(GoalError::new("calendar", "leaves no working day in the period"));
     }
-    let deals = deals_needed(input.income_target_cents, input.income_per_deal_cents);
+    let referrals = referrals::impact(
+        input.income_target_cents,
+        input.income_per_deal_cents,
+        &input.referrals,
+    )?;
+    let deals = referrals.cold_deals;
     let totals = input.funnel.reverse(deals)?;
     let per_day: Vec<Slice> = days
         .iter()
@@ -102,7 +147,9 @@ pub fn plan(input: &GoalInput) -> Result<Plan, GoalError> {
     Ok(Plan {
         income_target_cents: input.income_target_cents,
         income_per_deal_cents: input.income_per_deal_cents,
-        projected_income_cents: deals.saturating_mul(input.income_per_deal_cents),
+        projected_income_cents: deals
+            .saturating_mul(input.income_per_deal_cents)
+            .saturating_add(referrals.referral_income_cents),
         period: PlanPeriod {
             kind: input.period.kind(),
             start: input.period.start(),
@@ -114,6 +161,7 @@ pub fn plan(input: &GoalInput) -> Result<Plan, GoalError> {
         per_month: sum_by(&per_day, |d| d.with_day(1).unwrap_or(d)),
         totals,
         per_day,
+        referrals,
     })
 }
 
@@ -144,11 +192,13 @@ mod tests {
 
     use super::*;
 
-    fn date(text: &str) -> NaiveDate {
+    pub(super) fn date(text: &str) -> NaiveDate {
         text.parse().unwrap()
     }
 
-    fn real_estate(target_cents: u64) -> GoalInput {
+    /// README's example: 300 000.00 homes at 3 %, 1 call in 20 to an appointment, 1 in 4 to a
+    /// deal, January 2026 on weekdays without New Year's Day.
+    pub(super) fn real_estate(target_cents: u64) -> GoalInput {
         let rate = |r: f64| Some(Rate::from_decimal(r).unwrap());
         GoalInput {
             income_target_cents: target_cents,
@@ -162,6 +212,7 @@ mod tests {
             .unwrap(),
             period: Period::new(PeriodKind::Month, date("2026-01-01")).unwrap(),
             calendar: Calendar::new(&[1, 2, 3, 4, 5], &[date("2026-01-01")]).unwrap(),
+            referrals: Vec::new(),
         }
     }
 
@@ -183,6 +234,30 @@ mod tests {
         assert_eq!(plan.per_day[20].counts, [11, 0, 0]);
         assert_eq!(plan.per_week[0], Slice { start: date("2025-12-29"), counts: vec![12, 1, 1] });
         assert_eq!(plan.per_month, [Slice { start: date("2026-01-01"), counts: vec![240, 12, 3] }]);
+    }
+
+    #[test]
+    fn referrals_lower_the_cold_funnel_worked_by_hand() {
+        // 5 referrals closing 1 in 5 -> 1 referred deal worth 900 000 × 1.25 = 1 125 000, which
+        // covers 56.25 % of 2 000 000; the cold funnel needs ceil(875 000 / 900 000) = 1 deal,
+        // 4 appointments, 80 calls (80 = 21 × 3 + 17: the first 17 working days make 4 calls).
+        let mut input = real_estate(2_000_000);
+        input.referrals = vec![ReferralRule {
+            expected_referrals: 5,
+            close_rate: Rate::from_decimal(0.2).unwrap(),
+            value_multiplier: Multiplier::from_decimal(1.25).unwrap(),
+        }];
+        let plan = plan(&input).unwrap();
+        assert_eq!(plan.totals, [80, 4, 1]);
+        assert_eq!(
+            (plan.referrals.covered_cents, plan.referrals.covered_share_ppm),
+            (1_125_000, 562_500)
+        );
+        assert_eq!(plan.projected_income_cents, 900_000 + 1_125_000);
+        assert_eq!(plan.per_day[0].counts, [4, 1, 1]);
+        assert_eq!(plan.per_day[3].counts, [4, 1, 0]);
+        assert_eq!(plan.per_day[16].counts, [4, 0, 0]);
+        assert_eq!(plan.per_day[17].counts, [3, 0, 0]);
     }
 
     #[test]
@@ -223,8 +298,21 @@ mod tests {
     /// The reference: deals counted up one at a time, each stage grown one at a time until it
     /// converts into enough of the next, days dealt one activity at a time in turn.
     fn naive(input: &GoalInput) -> (Vec<u64>, Vec<Vec<u64>>) {
+        let mut referral_income = 0;
+        for rule in &input.referrals {
+            let mut closed = 0u64;
+            while u128::from(closed + 1) * 1_000_000
+                <= u128::from(rule.expected_referrals) * u128::from(rule.close_rate.ppm())
+            {
+                closed += 1;
+            }
+            let thousandths =
+                input.income_per_deal_cents * u64::from(rule.value_multiplier.thousandths());
+            let worth = thousandths / 1_000 + u64::from(thousandths % 1_000 >= 500);
+            referral_income += closed * worth;
+        }
         let mut deals = 0;
-        while deals * input.income_per_deal_cents < input.income_target_cents {
+        while deals * input.income_per_deal_cents + referral_income < input.income_target_cents {
             deals += 1;
         }
         let stages = input.funnel.stages();
@@ -251,15 +339,16 @@ mod tests {
         (totals, per_day)
     }
 
-    fn input_strategy() -> impl Strategy<Value = GoalInput> {
+    pub(super) fn input_strategy() -> impl Strategy<Value = GoalInput> {
         (
             0u64..2_000_000,
             5_000u64..2_000_000,
             prop::collection::vec(200_000u32..=1_000_000, 0..4),
             prop_oneof![Just(PeriodKind::Month), Just(PeriodKind::Quarter), Just(PeriodKind::Year)],
             prop::collection::btree_set(1u8..=7, 1..=7),
+            prop::collection::vec((0u64..40, 1u32..=1_000_000, 1_000u32..=3_000), 0..3),
         )
-            .prop_map(|(target, per_deal, rates, kind, weekdays)| {
+            .prop_map(|(target, per_deal, rates, kind, weekdays, rules)| {
                 let mut stages: Vec<Stage> = rates
                     .iter()
                     .enumerate()
@@ -276,11 +365,19 @@ mod tests {
                     funnel: Funnel::new(stages).unwrap(),
                     period: Period::new(kind, date("2026-01-01")).unwrap(),
                     calendar: Calendar::new(&weekdays, &[]).unwrap(),
+                    referrals: rules
+                        .into_iter()
+                        .map(|(referrals, close, multiplier)| ReferralRule {
+                            expected_referrals: referrals,
+                            close_rate: Rate::from_ppm(close).unwrap(),
+                            value_multiplier: Multiplier::from_thousandths(multiplier).unwrap(),
+                        })
+                        .collect(),
                 }
             })
     }
 
-    fn column_sums(slices: &[Slice], stages: usize) -> Vec<u64> {
+    pub(super) fn column_sums(slices: &[Slice], stages: usize) -> Vec<u64> {
         (0..stages).map(|s| slices.iter().map(|d| d.counts[s]).sum()).collect()
     }
 
@@ -309,7 +406,9 @@ mod tests {
                 prop_assert!(max - min <= 1);
             }
             prop_assert!(plan.projected_income_cents >= plan.income_target_cents);
-            prop_assert!(plan.projected_income_cents < plan.income_target_cents + plan.income_per_deal_cents);
+            if plan.referrals.referral_income_cents <= plan.income_target_cents {
+                prop_assert!(plan.projected_income_cents < plan.income_target_cents + plan.income_per_deal_cents);
+            }
         }
 
         #[test]
