@@ -1,7 +1,8 @@
 //! `/rest/v1/rpc/session_context` as the sign-in functions call it: with the access token of a
 //! fresh password grant. The access rules per case are proven in pgTAP
-//! (`051_session_context.sql`); here, that the context reaches HTTP whole for the demo users and
-//! a user not yet in an organization, and that anon is refused.
+//! (`051_session_context.sql`, `052_lapsed_subscription_read_only.sql`); here, that the context
+//! reaches HTTP whole for the demo users and a user not yet in an organization, that anon is
+//! refused, and that a lapsed organization's read-only session is read-only through `/rest/v1`.
 
 mod auth_support;
 mod support;
@@ -75,4 +76,39 @@ async fn a_get_answers_the_same_context_and_anon_is_refused() {
     assert_eq!(by_get.json()["role"], "team_manager");
 
     rest.send(Method::POST, "rpc/session_context", None, None).await.assert_error(401, "42501");
+}
+
+#[tokio::test]
+async fn a_member_of_a_lapsed_organization_reads_but_cannot_write_through_rest() {
+    let auth = Auth::new();
+    let email = fresh_email("lapsed");
+    let user_id = auth.signup(&email).await["user"]["id"].as_str().unwrap().to_owned();
+    let rest = Rest::new();
+    let slug = format!("lapsed-{}", uuid::Uuid::new_v4().simple());
+    rest.owner()
+        .await
+        .batch_execute(&format!(
+            "insert into organizations (name, slug, plan_key) values ('Lapsed', '{slug}', 'team');
+             insert into memberships (org_id, user_id)
+             select id, '{user_id}' from organizations where slug = '{slug}';
+             insert into subscriptions (org_id, plan_key, status, grace_until)
+             select id, 'team', 'past_due', now() - interval '1 hour' from organizations
+              where slug = '{slug}';"
+        ))
+        .await
+        .unwrap();
+    let token = access_token(&auth, &email, PASSWORD).await;
+
+    let context = context_of(&token).await;
+    assert_eq!(
+        context["access"],
+        json!({"mode": "read_only", "reason": "payment_required", "warnings": []})
+    );
+    let reads = rest.send(Method::GET, "subscriptions?select=status", Some(&token), None).await;
+    assert_eq!(reads.status, 200, "{}", reads.text);
+    assert_eq!(reads.json(), json!([{"status": "past_due"}]), "billing stays readable");
+    let activity = json!({"type": "call", "occurred_on": "2026-03-03"});
+    rest.send(Method::POST, "activities", Some(&token), Some(activity))
+        .await
+        .assert_error(403, "42501");
 }
