@@ -31,6 +31,8 @@ pub enum JwtError {
     Expired,
     NotYetValid,
     WrongAudience,
+    /// The token names a published key we could not fetch (see `jwks`): maybe valid, so not a 401.
+    KeysUnavailable,
 }
 
 /// The keys users' tokens may be signed with.
@@ -72,15 +74,44 @@ struct Jwk {
 }
 
 impl JwtKeys {
-    /// Keys from the HS256 secret and/or a JWKS document. JWKS entries that are not signature
-    /// keys on P-256 or RSA (symmetric keys, encryption keys, other curves) are skipped: tokens
-    /// they signed are refused.
+    /// Keys from the HS256 secret and/or a JWKS document (`SUPABASE_JWT_SECRET`, `SUPABASE_JWKS`).
     pub fn new(secret: Option<&str>, jwks: Option<&str>) -> Result<Self, ConfigError> {
-        let invalid =
-            |reason: &str| ConfigError::Invalid { name: "SUPABASE_JWKS", reason: reason.into() };
         let mut keys = Self { secret: secret.map(|s| s.as_bytes().to_vec()), ..Self::default() };
-        let Some(jwks) = jwks else { return Ok(keys) };
-        let jwks: Jwks = serde_json::from_str(jwks).map_err(|e| invalid(&e.to_string()))?;
+        if let Some(jwks) = jwks {
+            keys.add_jwks(jwks)
+                .map_err(|reason| ConfigError::Invalid { name: "SUPABASE_JWKS", reason })?;
+        }
+        Ok(keys)
+    }
+
+    /// The public keys of a JWKS document, as the project publishes them.
+    pub fn from_jwks(jwks: &str) -> Result<Self, String> {
+        let mut keys = Self::default();
+        keys.add_jwks(jwks)?;
+        Ok(keys)
+    }
+
+    /// Whether a key for `alg` (named `kid`, when given) is among these. HS256 needs the secret.
+    pub fn has_key(&self, alg: &str, kid: Option<&str>) -> bool {
+        let named = |key_id: &Option<String>| kid.is_none() || key_id.as_deref() == kid;
+        match alg {
+            "HS256" => self.secret.is_some(),
+            "ES256" => self.ec_keys.iter().any(|k| named(&k.kid)),
+            "RS256" => self.rsa_keys.iter().any(|(key_id, _)| named(key_id)),
+            _ => false,
+        }
+    }
+
+    /// How many public keys these hold, for logs.
+    pub fn public_key_count(&self) -> usize {
+        self.ec_keys.len() + self.rsa_keys.len()
+    }
+
+    /// Adds a JWKS document's keys. Entries that are not signature keys on P-256 or RSA
+    /// (symmetric keys, encryption keys, other curves) are skipped: tokens they signed are
+    /// refused.
+    fn add_jwks(&mut self, jwks: &str) -> Result<(), String> {
+        let jwks: Jwks = serde_json::from_str(jwks).map_err(|e| e.to_string())?;
         for jwk in jwks.keys {
             if jwk.usage.as_deref().is_some_and(|u| u != "sig") {
                 continue;
@@ -91,36 +122,41 @@ impl JwtKeys {
                     let coordinate = |c| {
                         bytes(c)
                             .filter(|b| b.len() == 32)
-                            .ok_or_else(|| invalid("a P-256 key needs 32-byte x and y"))
+                            .ok_or("a P-256 key needs 32-byte x and y")
                     };
                     let mut point = vec![0x04];
                     point.extend(coordinate(jwk.x.as_ref())?);
                     point.extend(coordinate(jwk.y.as_ref())?);
                     let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(&point)
-                        .map_err(|_| invalid("a P-256 key is not on the curve"))?;
-                    keys.ec_keys.push(EcKey { kid: jwk.kid, key });
+                        .map_err(|_| "a P-256 key is not on the curve")?;
+                    self.ec_keys.push(EcKey { kid: jwk.kid, key });
                 }
                 ("RSA", _) => {
                     let key = bytes(jwk.n.as_ref())
                         .zip(bytes(jwk.e.as_ref()))
                         .and_then(|(n, e)| RsaKey::new(&n, &e))
-                        .ok_or_else(|| {
-                            invalid("an RSA key needs a 2048 to 4096-bit n and an odd e")
-                        })?;
-                    keys.rsa_keys.push((jwk.kid, key));
+                        .ok_or("an RSA key needs a 2048 to 4096-bit n and an odd e")?;
+                    self.rsa_keys.push((jwk.kid, key));
                 }
                 _ => {}
             }
         }
-        Ok(keys)
+        Ok(())
     }
 }
 
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
+/// What a token's header says about its signature: the algorithm and the key's id.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Header {
+    pub alg: String,
     #[serde(default)]
-    kid: Option<String>,
+    pub kid: Option<String>,
+}
+
+/// A token's header, unverified: enough to choose the keys to verify it with.
+pub fn header(token: &str) -> Result<Header, JwtError> {
+    let encoded = token.split('.').next().unwrap_or_default();
+    decode_json(encoded).ok_or(JwtError::Malformed("header"))
 }
 
 /// Verifies `token` at time `now` for `audience` and returns its claims.
@@ -250,18 +286,18 @@ pub(crate) mod tests {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    fn signing_key(seed: u8) -> SigningKey {
+    pub fn signing_key(seed: u8) -> SigningKey {
         SigningKey::from_bytes(&[seed; 32].into()).unwrap()
     }
 
-    fn es256(claims: &Value, key: &SigningKey, kid: &str) -> String {
+    pub fn es256(claims: &Value, key: &SigningKey, kid: &str) -> String {
         let header = json!({"alg": "ES256", "typ": "JWT", "kid": kid}).to_string();
         let signed = format!("{}.{}", b64(header.as_bytes()), b64(claims.to_string().as_bytes()));
         let signature: p256::ecdsa::Signature = key.sign(signed.as_bytes());
         format!("{signed}.{}", b64(&signature.to_bytes()))
     }
 
-    fn jwks(entries: &[(&SigningKey, &str)]) -> String {
+    pub fn jwks(entries: &[(&SigningKey, &str)]) -> String {
         let keys: Vec<Value> = entries
             .iter()
             .map(|(key, kid)| {

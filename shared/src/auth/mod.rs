@@ -2,6 +2,7 @@
 //! [`Caller`]. Functions forward the same token to PostgREST, so RLS decides what the caller
 //! sees; this check only turns bad tokens away early with a clean 401.
 
+pub mod jwks;
 pub mod jwt;
 mod rs256;
 
@@ -86,18 +87,23 @@ pub async fn authenticate(request: &Request<Bytes>, ctx: &Ctx) -> Result<Caller,
             "sign in: send Authorization: Bearer <access token>",
         )
     })?;
-    let claims =
-        jwt::verify(token, &ctx.config.jwt_keys, USER_AUDIENCE, ctx.now).map_err(|error| {
-            ctx.log.info("jwt_refused", json!({ "reason": format!("{error:?}") }));
-            match error {
-                JwtError::Expired => ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "token_expired",
-                    "the access token has expired",
-                ),
-                _ => invalid_token(),
-            }
-        })?;
+    let claims = jwks::verify(token, ctx, USER_AUDIENCE).await.map_err(|error| {
+        ctx.log.info("jwt_refused", json!({ "reason": format!("{error:?}") }));
+        match error {
+            JwtError::Expired => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "the access token has expired",
+            ),
+            JwtError::KeysUnavailable => ApiError {
+                code: "auth_unavailable",
+                message: "the keys that verify sign-ins could not be fetched, try again shortly"
+                    .into(),
+                ..ApiError::unavailable()
+            },
+            _ => invalid_token(),
+        }
+    })?;
     Caller::from_claims(&claims, token)
 }
 

@@ -27,8 +27,9 @@ pub struct Config {
     pub anon_key: String,
     /// The service-role key (`SUPABASE_SERVICE_ROLE_KEY`); only `postgrest::service_role` reads it.
     pub service_role_key: Option<String>,
-    /// Keys that verify users' JWTs: the legacy HS256 secret (`SUPABASE_JWT_SECRET`) and/or the
-    /// project's public signing keys as a JWKS document (`SUPABASE_JWKS`).
+    /// Configured keys that verify users' JWTs: the legacy HS256 secret (`SUPABASE_JWT_SECRET`)
+    /// and/or public signing keys as a JWKS document (`SUPABASE_JWKS`). Keys of the project's
+    /// published JWKS are fetched besides (`auth::jwks`).
     pub jwt_keys: JwtKeys,
     /// Frontend origins allowed to call the functions from a browser (`ALLOWED_ORIGINS`,
     /// comma-separated, exact `scheme://host[:port]`).
@@ -84,12 +85,9 @@ impl Config {
                 reason: "must start with http:// or https://".into(),
             });
         }
-        let secret = get("SUPABASE_JWT_SECRET");
-        let jwks = get("SUPABASE_JWKS");
-        if secret.is_none() && jwks.is_none() {
-            return Err(ConfigError::Missing("SUPABASE_JWT_SECRET or SUPABASE_JWKS"));
-        }
-        let jwt_keys = JwtKeys::new(secret.as_deref(), jwks.as_deref())?;
+        // Both optional: a project without the legacy secret verifies with its published keys.
+        let jwt_keys =
+            JwtKeys::new(get("SUPABASE_JWT_SECRET").as_deref(), get("SUPABASE_JWKS").as_deref())?;
         let allowed_origins = get("ALLOWED_ORIGINS")
             .map(|list| {
                 list.split(',')
@@ -271,7 +269,7 @@ pub(crate) mod tests {
         };
         check(&[], "SUPABASE_URL is not set");
         check(&[("SUPABASE_URL", "ftp://x")], "SUPABASE_URL is invalid");
-        check(&[("SUPABASE_URL", "https://x")], "SUPABASE_JWT_SECRET or SUPABASE_JWKS");
+        check(&[("SUPABASE_URL", "https://x")], "SUPABASE_ANON_KEY is not set");
         check(
             &[("SUPABASE_URL", "https://x"), ("SUPABASE_JWT_SECRET", SECRET)],
             "SUPABASE_ANON_KEY is not set",
@@ -280,14 +278,17 @@ pub(crate) mod tests {
             &[("SUPABASE_URL", "https://x"), ("SUPABASE_JWKS", "{"), ("SUPABASE_ANON_KEY", "a")],
             "SUPABASE_JWKS is invalid",
         );
-        check(
-            &[
-                ("SUPABASE_URL", "https://x"),
-                ("SUPABASE_JWT_SECRET", " "),
-                ("SUPABASE_ANON_KEY", "a"),
-            ],
-            "SUPABASE_JWT_SECRET or SUPABASE_JWKS",
-        );
+    }
+
+    #[test]
+    fn a_project_without_the_legacy_secret_needs_no_configured_key() {
+        let config = Config::from_lookup(env(&[
+            ("SUPABASE_URL", "https://x"),
+            ("SUPABASE_ANON_KEY", "a"),
+            ("SUPABASE_JWT_SECRET", " "),
+        ]))
+        .unwrap();
+        assert!(!config.jwt_keys.has_key("HS256", None) && !config.jwt_keys.has_key("ES256", None));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub async fn require_admin(
     next: Next,
 ) -> Response {
     let allowed = bearer(request.headers())
-        .and_then(|token| crate::jwt::verify::<RoleClaim>(token, &state.settings.jwt_secret))
+        .and_then(|token| state.settings.keys.verify::<RoleClaim>(token))
         .and_then(|claims| match state.settings.admin_roles.contains(&claims.role) {
             true => Ok(()),
             false => Err(AuthError::forbidden("not_admin", "User not allowed")),

@@ -53,6 +53,13 @@ fn gateway_error(message: &str, hint: &str) -> Response {
     (StatusCode::UNAUTHORIZED, Json(json!({ "message": message, "hint": hint }))).into_response()
 }
 
+/// `GET /.well-known/jwks.json`: the public halves of the signing keys (none for HS256), with
+/// the ten-minute cache lifetime verifiers may use.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    let cache = [(axum::http::header::CACHE_CONTROL, "public, max-age=600")];
+    (cache, Json(state.settings.keys.jwks())).into_response()
+}
+
 /// `GET /health`: GoTrue's self-description.
 pub async fn health() -> Json<Value> {
     Json(json!({

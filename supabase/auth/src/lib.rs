@@ -24,6 +24,7 @@ use anyhow::{Context, Result};
 use axum::Router;
 use axum::routing::{get, post};
 
+pub use jwt::{SigningKeys, new_signing_jwk};
 pub use settings::Settings;
 
 /// What every handler shares: settings and the owner connection pool.
@@ -67,6 +68,8 @@ pub fn router(settings: Settings) -> Result<Router> {
         .nest("/admin", admin)
         .fallback(gateway::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), gateway::require_api_key))
+        // Public, as on hosted Supabase: verifiers fetch it without a key.
+        .route("/.well-known/jwks.json", get(gateway::jwks))
         .layer(axum::middleware::from_fn(error::api_version))
         .with_state(state))
 }

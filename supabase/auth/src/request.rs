@@ -50,7 +50,7 @@ pub struct Caller {
 }
 
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> AuthResult<Caller> {
-    let claims: AccessClaims = crate::jwt::verify(bearer(headers)?, &state.settings.jwt_secret)?;
+    let claims: AccessClaims = state.settings.keys.verify(bearer(headers)?)?;
     if claims.sub.is_empty() {
         return Err(AuthError::forbidden("bad_jwt", "invalid claim: missing sub claim"));
     }

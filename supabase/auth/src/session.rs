@@ -48,7 +48,7 @@ fn session_response(
         is_anonymous: user.is_anonymous,
     };
     Ok(json!({
-        "access_token": jwt::sign(&claims, &settings.jwt_secret)?,
+        "access_token": settings.keys.sign(&claims)?,
         "token_type": "bearer",
         "expires_in": settings.jwt_exp,
         "expires_at": expires_at,

@@ -2,13 +2,18 @@
 
 use anyhow::{Context, Result};
 
+use crate::jwt::SigningKeys;
+
 /// How the auth server behaves. Built by the stack from its environment (`from_lookup`).
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Owner connection the server writes `auth.*` through, as GoTrue does (`DATABASE_URL`).
     pub database_url: String,
-    /// HS256 secret shared with `/rest/v1` (the stack's `jwt_secret`).
+    /// HS256 secret shared with `/rest/v1` (the stack's `jwt_secret`); it signs the API keys.
     pub jwt_secret: String,
+    /// What signs and verifies access tokens: the secret, or the ES256 keys of
+    /// `GOTRUE_JWT_KEYS`.
+    pub keys: SigningKeys,
     /// `iss` of every access token: `<API_URL>/auth/v1`.
     pub issuer: String,
     /// Access token lifetime in seconds (`GOTRUE_JWT_EXP`, default 3600).
@@ -56,6 +61,7 @@ impl Settings {
         let jwt_exp = number("GOTRUE_JWT_EXP", 3600)?;
         anyhow::ensure!(jwt_exp > 0, "GOTRUE_JWT_EXP must be positive");
         Ok(Self {
+            keys: SigningKeys::new(&jwt_secret, var("GOTRUE_JWT_KEYS").as_deref())?,
             database_url,
             jwt_secret,
             issuer: format!("{api_url}/auth/v1"),

@@ -1,7 +1,11 @@
 //! Who a request runs as: the JWT (`Authorization: Bearer`, or Supabase's `apikey` header when
-//! there is no Authorization) verified with HS256, its `role` claim, else the anonymous role.
+//! there is no Authorization) verified with HS256 and the secret, or with a public key of the
+//! JWKS (`/auth/v1`'s asymmetric signing keys, by `kid`), its `role` claim, else the anonymous
+//! role. The header's algorithm picks the key type: an HS256 token never meets a public key.
 
+use anyhow::Context;
 use http::HeaderMap;
+use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde_json::{Map, Value, json};
 
@@ -15,23 +19,57 @@ pub struct Identity {
 }
 
 pub struct Verifier {
-    key: DecodingKey,
-    validation: Validation,
+    secret: DecodingKey,
+    /// Public keys with their `kid` and algorithm.
+    public_keys: Vec<(Option<String>, Algorithm, DecodingKey)>,
     anon_role: String,
 }
 
 impl Verifier {
-    pub fn new(secret: &str, anon_role: &str) -> Self {
-        let mut validation = Validation::new(Algorithm::HS256);
+    /// Checks tokens with `secret` (HS256) and the public keys of `jwks`, when given.
+    pub fn new(secret: &str, jwks: Option<&str>, anon_role: &str) -> anyhow::Result<Self> {
+        let mut public_keys = Vec::new();
+        if let Some(jwks) = jwks {
+            let set: JwkSet = serde_json::from_str(jwks).context("the JWKS is not a JWK set")?;
+            for jwk in &set.keys {
+                let Some(algorithm) =
+                    jwk.common.key_algorithm.and_then(|a| a.to_string().parse::<Algorithm>().ok())
+                else {
+                    continue;
+                };
+                let key = DecodingKey::from_jwk(jwk).context("a JWKS key is not usable")?;
+                public_keys.push((jwk.common.key_id.clone(), algorithm, key));
+            }
+        }
+        Ok(Self {
+            secret: DecodingKey::from_secret(secret.as_bytes()),
+            public_keys,
+            anon_role: anon_role.to_owned(),
+        })
+    }
+
+    /// The key and validation for a token whose header names `algorithm` and `kid`.
+    fn key_for(
+        &self,
+        algorithm: Algorithm,
+        kid: Option<&str>,
+    ) -> Option<(&DecodingKey, Validation)> {
+        let key = match algorithm {
+            Algorithm::HS256 => Some(&self.secret),
+            _ => self
+                .public_keys
+                .iter()
+                .find(|(key_id, a, _)| {
+                    *a == algorithm && (kid.is_none() || key_id.as_deref() == kid)
+                })
+                .map(|(_, _, key)| key),
+        }?;
+        let mut validation = Validation::new(algorithm);
         // PostgREST checks `exp` when present but does not require it, nor an audience.
         validation.required_spec_claims.clear();
         validation.validate_aud = false;
         validation.leeway = 30;
-        Self {
-            key: DecodingKey::from_secret(secret.as_bytes()),
-            validation,
-            anon_role: anon_role.to_owned(),
-        }
+        Some((key, validation))
     }
 
     pub fn identify(&self, headers: &HeaderMap) -> Result<Identity, ApiError> {
@@ -57,7 +95,12 @@ impl Verifier {
                  {parts})"
             )));
         }
-        jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation)
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| ApiError::jwt("JWSError (CompactDecodeError Invalid token)"))?;
+        let (key, validation) = self
+            .key_for(header.alg, header.kid.as_deref())
+            .ok_or_else(|| ApiError::jwt("JWSError JWSInvalidSignature"))?;
+        jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation)
             .map(|data| data.claims)
             .map_err(|error| {
                 ApiError::jwt(match error.kind() {
@@ -110,7 +153,7 @@ mod tests {
         for (name, value) in headers {
             map.insert(*name, value.parse().unwrap());
         }
-        Verifier::new(SECRET, "anon").identify(&map)
+        Verifier::new(SECRET, None, "anon").unwrap().identify(&map)
     }
 
     #[test]
@@ -158,5 +201,50 @@ mod tests {
             "JWSError (CompactDecodeError Invalid number of parts: Expected 3 parts; got 1)",
         );
         check("Basic abc".into(), "JWSError (CompactDecodeError Invalid token)");
+    }
+
+    fn identify_with(verifier: &Verifier, token: &str) -> Result<Identity, ApiError> {
+        let mut map = HeaderMap::new();
+        map.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        verifier.identify(&map)
+    }
+
+    fn signer(jwk: &Value) -> local_auth::SigningKeys {
+        local_auth::SigningKeys::new(SECRET, Some(&json!([jwk]).to_string())).unwrap()
+    }
+
+    #[test]
+    fn an_es256_token_verifies_with_the_jwks_key_its_kid_names() {
+        let keys = signer(&local_auth::new_signing_jwk("k1").unwrap());
+        let verifier = Verifier::new(SECRET, Some(&keys.jwks().to_string()), "anon").unwrap();
+        let claims = json!({"role": "authenticated", "sub": "u1", "exp": now() + 60});
+        let identity = identify_with(&verifier, &keys.sign(&claims).unwrap()).unwrap();
+        assert_eq!(
+            (identity.role.as_str(), &identity.claims["sub"]),
+            ("authenticated", &json!("u1"))
+        );
+        let hs256 = token(claims, SECRET);
+        assert_eq!(identify_with(&verifier, &hs256).unwrap().role, "authenticated");
+    }
+
+    #[test]
+    fn the_algorithm_picks_the_key_and_foreign_keys_are_refused() {
+        let jwk = local_auth::new_signing_jwk("k1").unwrap();
+        let keys = signer(&jwk);
+        let jwks = keys.jwks().to_string();
+        let verifier = Verifier::new(SECRET, Some(&jwks), "anon").unwrap();
+        let claims = json!({"role": "service_role", "exp": now() + 60});
+        let refused = |token: &str| {
+            let error = identify_with(&verifier, token).unwrap_err();
+            assert_eq!(error.message, "JWSError JWSInvalidSignature", "{token}");
+        };
+        refused(&token(claims.clone(), &keys.jwks()["keys"][0].to_string()));
+        refused(&token(claims.clone(), &jwks));
+        refused(&signer(&local_auth::new_signing_jwk("k1").unwrap()).sign(&claims).unwrap());
+        refused(&signer(&local_auth::new_signing_jwk("k9").unwrap()).sign(&claims).unwrap());
+        let secret_only = Verifier::new(SECRET, None, "anon").unwrap();
+        let error = identify_with(&secret_only, &keys.sign(&claims).unwrap()).unwrap_err();
+        assert_eq!(error.message, "JWSError JWSInvalidSignature");
+        assert!(Verifier::new(SECRET, Some("[]"), "anon").is_err());
     }
 }

@@ -46,6 +46,9 @@ pub struct RestConfig {
     pub max_rows: Option<u64>,
     /// `PGRST_JWT_SECRET`: HS256.
     pub jwt_secret: String,
+    /// Public keys that verify tokens besides the secret (a JWKS), as PostgREST accepts a JWKS
+    /// for its JWT secret: the local stack passes `/auth/v1`'s asymmetric signing keys.
+    pub jwks: Option<String>,
     /// `PGRST_DB_POOL`: connections in the pool.
     pub pool_size: usize,
 }
@@ -90,7 +93,11 @@ pub async fn router(config: RestConfig) -> Result<Router> {
         .build()
         .context("building the database pool")?;
     let state = Arc::new(AppState {
-        verifier: auth::Verifier::new(&config.jwt_secret, &config.anon_role),
+        verifier: auth::Verifier::new(
+            &config.jwt_secret,
+            config.jwks.as_deref(),
+            &config.anon_role,
+        )?,
         config,
         pool,
         cache: RwLock::new(Arc::new(schema::Schema::default())),

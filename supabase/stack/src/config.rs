@@ -100,6 +100,7 @@ impl Config {
             anon_role: self.anon_role.clone(),
             max_rows: self.max_rows,
             jwt_secret: self.jwt_secret.clone(),
+            jwks: Some(self.auth.keys.jwks().to_string()),
             pool_size: self.db_pool,
         }
     }

@@ -3,7 +3,8 @@
 //! - `local-stack db setup` creates the database, applies the bootstrap and pending migrations,
 //!   then seeds it from `data/` (plans, SIMs, the demo organization);
 //! - `local-stack serve` runs the gateway in the foreground and prints the status;
-//! - `local-stack status` prints the status only.
+//! - `local-stack status` prints the status only;
+//! - `local-stack signing-key <kid>` prints a fresh ES256 key for `GOTRUE_JWT_KEYS`.
 
 mod config;
 mod db;
@@ -38,7 +39,10 @@ async fn main() -> Result<()> {
         }
         ["serve"] => serve(config).await?,
         ["status"] => status::publish(&config)?,
-        _ => bail!("usage: local-stack (db setup | serve | status)"),
+        ["signing-key", kid] => {
+            println!("{}", serde_json::Value::from(vec![local_auth::new_signing_jwk(kid)?]));
+        }
+        _ => bail!("usage: local-stack (db setup | serve | status | signing-key <kid>)"),
     }
     Ok(())
 }
