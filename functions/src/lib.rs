@@ -2,9 +2,13 @@
 //! Spin). Each function is a module with `async fn handle(request, &Ctx)`; `dispatch` adds what
 //! every function shares: CORS, the body limit, the request id and one log line per request.
 
+mod activities;
+mod goals;
 mod goals_calculate;
 mod health;
 pub mod openapi;
+mod referral_rules;
+mod rows;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response};
@@ -15,7 +19,7 @@ use shared::http::{MAX_BODY_BYTES, REQUEST_ID};
 use shared::runtime::Ctx;
 
 /// Names of every registered function.
-pub const NAMES: &[&str] = &["health", "goals-calculate"];
+pub const NAMES: &[&str] = &["health", "goals-calculate", "goals", "activities", "referral-rules"];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
 pub const CRON_JOBS: &[&str] = &[];
@@ -63,6 +67,9 @@ async fn route(
     match name {
         "health" => health::handle(request, ctx).await,
         "goals-calculate" => goals_calculate::handle(request, ctx).await,
+        "goals" => goals::handle(request, ctx).await,
+        "activities" => activities::handle(request, ctx).await,
+        "referral-rules" => referral_rules::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }
@@ -117,6 +124,37 @@ pub(crate) mod tests {
         let response = block_on(dispatch(name, request, &ctx()));
         let body = serde_json::from_slice(response.body()).unwrap_or(serde_json::Value::Null);
         (response.status(), body, response)
+    }
+
+    /// `method /functions/v1/<name><query>` with a JSON body, as a signed-in user.
+    pub fn call_as_user(
+        name: &str,
+        method: &str,
+        query: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let token = shared::testing::hs256(
+            &json!({"sub": "3b0b5c1e-8a7d-4c55-9a0e-5a1f2d3c4b5a", "aud": "authenticated",
+                    "role": "authenticated", "exp": NOW + 60}),
+            SECRET,
+        );
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("/functions/v1/{name}{query}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Bytes::from(body.to_string()))
+            .unwrap();
+        let (status, body, _) = call(name, request);
+        (status.as_u16(), body)
+    }
+
+    /// Asserts a 422 whose message starts with `field`.
+    pub fn assert_names(answer: &(u16, serde_json::Value), field: &str) {
+        let (status, error) = answer;
+        assert_eq!(*status, 422, "{error}");
+        let message = error["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("{field}: ")), "{message:?} should name {field}");
     }
 
     #[test]

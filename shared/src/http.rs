@@ -3,8 +3,8 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::ApiError;
 
@@ -55,11 +55,31 @@ pub fn read_json<T: DeserializeOwned>(request: &Request<Bytes>) -> Result<T, Api
     // Syntax first, so a truncated body is "not JSON" rather than a type error halfway in.
     let value: serde_json::Value = serde_json::from_slice(request.body())
         .map_err(|e| invalid_json(&without_position(&e.to_string())))?;
+    from_json(value, "")
+}
+
+/// Turns part of a body, found at path `at` (empty for the whole body), into `T`; a value of
+/// the wrong shape is a 422 naming the field's full path, e.g. `[2].occurred_on`.
+pub fn from_json<T: DeserializeOwned>(value: serde_json::Value, at: &str) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
+        let inner = error.path().to_string();
         let message = without_position(&error.into_inner().to_string());
-        ApiError::validation(if path == "." { "body" } else { &path }, message)
+        let path = match (at.is_empty(), inner == ".") {
+            (true, true) => "body".to_owned(),
+            (true, false) => inner,
+            (false, true) => at.to_owned(),
+            (false, false) => format!("{at}.{inner}"),
+        };
+        ApiError::validation(&path, message)
     })
+}
+
+/// For an `Option<Option<T>>` field with `#[serde(default, deserialize_with = "present")]`,
+/// which tells a field left out (`None`: keep the value) from `null` (`Some(None)`: clear it).
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 fn invalid_json(message: &str) -> ApiError {
@@ -151,6 +171,29 @@ mod tests {
         );
         check(r#"{"amount": 1, "items": [], "extra": 1}"#, "extra: unknown field `extra`");
         check(r#""text""#, "body: invalid type: string");
+    }
+
+    #[test]
+    fn a_field_left_out_differs_from_a_null_one() {
+        #[derive(Debug, Deserialize, PartialEq)]
+        struct Patch {
+            #[serde(default, deserialize_with = "present")]
+            note: Option<Option<String>>,
+        }
+        let read = |body: &str| read_json::<Patch>(&request(body)).unwrap().note;
+        assert_eq!(read("{}"), None);
+        assert_eq!(read(r#"{"note": null}"#), Some(None));
+        assert_eq!(read(r#"{"note": "hi"}"#), Some(Some("hi".into())));
+    }
+
+    #[test]
+    fn part_of_a_body_is_read_with_its_path_in_errors() {
+        let item = |value: serde_json::Value| from_json::<Item>(value, "[2]");
+        assert_eq!(item(json!({"rate": 0.5})).unwrap(), Item { rate: 0.5 });
+        let message = item(json!({"rate": "x"})).unwrap_err().message;
+        assert!(message.starts_with("[2].rate: invalid type"), "{message}");
+        let message = item(json!(7)).unwrap_err().message;
+        assert!(message.starts_with("[2]: invalid type"), "{message}");
     }
 
     #[test]

@@ -6,9 +6,11 @@ pub mod auth;
 pub mod cors;
 pub mod domain;
 pub mod error;
+pub mod features;
 pub mod http;
 pub mod log;
 pub mod postgrest;
+pub mod query;
 pub mod runtime;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

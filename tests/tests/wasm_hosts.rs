@@ -130,6 +130,46 @@ async fn calculates_goals_like_native(base: &str) {
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
 
+/// The first functions that call PostgREST as the caller: a rep logs through `base`, and reads
+/// through `base` and natively get the same page; RLS refusals come back the same way.
+async fn tracks_activities_through_postgrest_like_native(base: &str) {
+    let world = support::world::World::new().await;
+    let rep = world.token(world.rep);
+    let logged = world
+        .call_at(
+            base,
+            &rep,
+            "POST",
+            "activities",
+            Some(json!([
+                {"type": "call", "occurred_on": "2026-03-02", "quantity": 12},
+                {"type": "deal", "occurred_on": "2026-03-03", "value_cents": 40_000_000}
+            ])),
+        )
+        .await
+        .ok(201);
+    let id = logged["activities"][0]["id"].as_str().unwrap().to_owned();
+    let native = world.stack.api_url.clone();
+    let range = "activities?from=2026-03-01&to=2026-03-31";
+    let here = world.call_at(base, &rep, "GET", range, None).await.ok(200);
+    assert_eq!(here, world.call_at(&native, &rep, "GET", range, None).await.ok(200));
+    assert_eq!(here["activities"].as_array().unwrap().len(), 2);
+
+    let manager = world.token(world.manager);
+    let path = format!("activities?id={id}");
+    let edit = Some(json!({"quantity": 1}));
+    world.call_at(base, &manager, "PATCH", &path, edit.clone()).await.error(403, "forbidden");
+    let outsider = world.token(world.outsider);
+    world.call_at(base, &outsider, "PATCH", &path, edit).await.error(404, "not_found");
+    let edited = world
+        .call_at(base, &rep, "PATCH", &path, Some(json!({"quantity": 15, "annotation": "recount"})))
+        .await
+        .ok(200);
+    assert_eq!(edited["activity"]["quantity"], 15);
+    let rules = world.call_at(base, &rep, "GET", "referral-rules", None).await.ok(200);
+    assert_eq!(rules, json!({"referral_rules": []}));
+}
+
 async fn refuses_paths_outside_the_functions(base: &str) {
     for path in ["/", "/functions/v1/", "/functions/v1/health/extra", "/rest/v1/goals"] {
         let answer = call(base, Call::get(path)).await;
@@ -155,6 +195,12 @@ async fn the_worker_serves_the_registry_in_workerd_like_the_native_host() {
 async fn the_worker_calculates_goals_like_the_native_host() {
     let Some(base) = host("WORKERD_URL") else { return };
     calculates_goals_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_worker_tracks_activities_through_postgrest_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    tracks_activities_through_postgrest_like_native(&base).await;
 }
 
 #[tokio::test]
@@ -201,6 +247,12 @@ async fn the_spin_component_serves_the_registry_in_a_wasi_http_host_like_the_nat
 async fn the_spin_component_calculates_goals_like_the_native_host() {
     let Some(base) = host("SPIN_URL") else { return };
     calculates_goals_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_tracks_activities_through_postgrest_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    tracks_activities_through_postgrest_like_native(&base).await;
 }
 
 #[tokio::test]
