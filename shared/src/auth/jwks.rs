@@ -14,7 +14,6 @@
 //!   whose key could not be fetched is refused with [`JwtError::KeysUnavailable`] (a 503: it may
 //!   be valid), while a key missing from a set fetched successfully is a plain refusal (401).
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -68,9 +67,9 @@ fn is_published_algorithm(alg: &str) -> bool {
     matches!(alg, "ES256" | "RS256")
 }
 
-/// Published keys per JWKS URL (one per configuration; tests use several).
+/// Published keys per JWKS URL: one per configuration, so a host has one (tests use several).
 pub(crate) struct JwksCache {
-    entries: Mutex<BTreeMap<String, Entry>>,
+    entries: Mutex<Vec<(String, Entry)>>,
 }
 
 #[derive(Clone, Default)]
@@ -114,7 +113,7 @@ impl Entry {
 
 impl JwksCache {
     pub(crate) const fn new() -> Self {
-        Self { entries: Mutex::new(BTreeMap::new()) }
+        Self { entries: Mutex::new(Vec::new()) }
     }
 
     /// Keys to verify a token with header `wanted`, fetching them when the rules above say so.
@@ -157,7 +156,14 @@ impl JwksCache {
     fn update<T>(&self, url: &str, change: impl FnOnce(&mut Entry) -> T) -> T {
         // The lock is never held across an await or a panic-prone call; a poisoned map is fine.
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        change(entries.entry(url.to_owned()).or_default())
+        let index = match entries.iter().position(|(known, _)| known == url) {
+            Some(index) => index,
+            None => {
+                entries.push((url.to_owned(), Entry::default()));
+                entries.len() - 1
+            }
+        };
+        change(&mut entries[index].1)
     }
 }
 
