@@ -3,12 +3,15 @@
 //! every function shares: CORS, the body limit, the request id and one log line per request.
 
 mod activities;
+mod activities_today;
 mod goals;
 mod goals_calculate;
+mod goals_progress;
 mod health;
 pub mod openapi;
 mod referral_rules;
 mod rows;
+mod tracking;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response};
@@ -19,7 +22,15 @@ use shared::http::{MAX_BODY_BYTES, REQUEST_ID};
 use shared::runtime::Ctx;
 
 /// Names of every registered function.
-pub const NAMES: &[&str] = &["health", "goals-calculate", "goals", "activities", "referral-rules"];
+pub const NAMES: &[&str] = &[
+    "health",
+    "goals-calculate",
+    "goals",
+    "goals-progress",
+    "activities",
+    "activities-today",
+    "referral-rules",
+];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
 pub const CRON_JOBS: &[&str] = &[];
@@ -68,6 +79,8 @@ async fn route(
         "health" => health::handle(request, ctx).await,
         "goals-calculate" => goals_calculate::handle(request, ctx).await,
         "goals" => goals::handle(request, ctx).await,
+        "goals-progress" => goals_progress::handle(request, ctx).await,
+        "activities-today" => activities_today::handle(request, ctx).await,
         "activities" => activities::handle(request, ctx).await,
         "referral-rules" => referral_rules::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),

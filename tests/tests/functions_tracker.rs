@@ -311,3 +311,88 @@ async fn referral_rules_need_the_feature_to_be_added_or_changed() {
     world.call(world.rep, "DELETE", &path, None).await.ok(200);
     world.call(world.rep, "GET", &path, None).await.error(404, "not_found");
 }
+
+/// Days from today to the end of this month, today included (UTC).
+async fn days_left_in_month(world: &World) -> u64 {
+    let row = owner(&world.stack)
+        .await
+        .query_one(
+            "select ((date_trunc('month', now() at time zone 'UTC') + interval '1 month')::date
+                     - (now() at time zone 'UTC')::date)::bigint",
+            &[],
+        )
+        .await
+        .unwrap();
+    u64::try_from(row.get::<_, i64>(0)).unwrap()
+}
+
+#[tokio::test]
+async fn progress_and_today_follow_what_is_logged_and_back_dated() {
+    let world = World::new().await;
+    let (today, month) = today_and_month_start(&world).await;
+    // Every day is a working day, so today is one whatever the weekday: totals [90, 9, 3, 2].
+    world.call(world.rep, "PUT", "goals", Some(goal_body(&world, &month, 1_400_000))).await.ok(200);
+    let log = json!({"type": "call", "occurred_on": today, "quantity": 5});
+    world.call(world.rep, "POST", "activities", Some(log)).await.ok(201);
+
+    // This morning 90 calls were left over the days from today on; the front-loaded share of
+    // today is ceil(90 / days left), of which 5 are done.
+    let days_left = days_left_in_month(&world).await;
+    let share = 90 / days_left + u64::from(90 % days_left > 0);
+    let now = world.call(world.rep, "GET", "activities-today", None).await.ok(200);
+    let goal = &now["goals"][0];
+    assert_eq!(goal["stages"], json!(["call", "appointment", "listing", "deal"]), "{now}");
+    assert_eq!((&goal["today"], &goal["logged"]), (&json!(today), &json!([5, 0, 0, 0])));
+    assert_eq!(goal["target"][0], share.saturating_sub(5), "{now}");
+    assert_eq!(goal["logged_by_type"][0]["quantity"], 5);
+
+    let progress = world.call(world.rep, "GET", "goals-progress", None).await.ok(200);
+    let mine = &progress["goals"][0];
+    assert_eq!(mine["plan"]["totals"], json!([90, 9, 3, 2]), "{progress}");
+    assert_eq!(
+        (&mine["progress"]["done"], &mine["progress"]["remaining"]),
+        (&json!([5, 0, 0, 0]), &json!([85, 9, 3, 2]))
+    );
+    let levels: Vec<&str> = mine["progress"]["pacing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["level"].as_str().unwrap())
+        .collect();
+    assert_eq!(levels.last(), Some(&"period"));
+
+    // Back-dating: an appointment logged for the first of the month, then corrected to 3.
+    let appointment = json!({"type": "appointment", "occurred_on": month});
+    let logged = world.call(world.rep, "POST", "activities", Some(appointment)).await.ok(201);
+    let path = format!("activities?id={}", logged["activities"][0]["id"].as_str().unwrap());
+    world
+        .call(world.rep, "PATCH", &path, Some(json!({"quantity": 3, "annotation": "forgot two"})))
+        .await
+        .ok(200);
+    let goal_id = mine["goal"]["id"].as_str().unwrap();
+    let by_id = format!("goals-progress?goal_id={goal_id}");
+    let progress = world.call(world.rep, "GET", &by_id, None).await.ok(200);
+    assert_eq!(progress["goals"][0]["progress"]["done"], json!([5, 3, 0, 0]), "{progress}");
+    assert_eq!(progress["goals"][0]["progress"]["remaining"], json!([85, 6, 3, 2]));
+
+    // The manager sees the same; another organization sees nothing.
+    let theirs = format!("goals-progress?user_id={}", world.rep);
+    let managed = world.call(world.manager, "GET", &theirs, None).await.ok(200);
+    assert_eq!(managed["goals"][0]["progress"]["done"], json!([5, 3, 0, 0]));
+    let today_of_rep = format!("activities-today?user_id={}", world.rep);
+    world.call(world.manager, "GET", &today_of_rep, None).await.ok(200);
+    assert_eq!(world.call(world.outsider, "GET", &theirs, None).await.ok(200)["goals"], json!([]));
+    assert_eq!(
+        world.call(world.outsider, "GET", &today_of_rep, None).await.ok(200)["goals"],
+        json!([])
+    );
+    world.call(world.outsider, "GET", &by_id, None).await.error(404, "not_found");
+
+    world.call(world.rep, "GET", "goals-progress?goal_id=7", None).await.names("goal_id");
+    world.call(world.rep, "GET", "goals-progress?kind=week", None).await.names("kind");
+    world.call(world.rep, "GET", "activities-today?goal_id=x", None).await.names("goal_id");
+    world
+        .call(world.rep, "POST", "goals-progress", Some(json!({})))
+        .await
+        .error(405, "method_not_allowed");
+}

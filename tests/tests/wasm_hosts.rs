@@ -168,6 +168,15 @@ async fn tracks_activities_through_postgrest_like_native(base: &str) {
     assert_eq!(edited["activity"]["quantity"], 15);
     let rules = world.call_at(base, &rep, "GET", "referral-rules", None).await.ok(200);
     assert_eq!(rules, json!({"referral_rules": []}));
+
+    // A goal for March 2026 and its progress: the RPC round trip and the engine on this host.
+    let goal = json!({"sim_id": world.sim, "income_target_cents": 1_400_000,
+                      "period": {"kind": "month", "start": "2026-03-01"}});
+    let set = world.call_at(base, &rep, "PUT", "goals", Some(goal)).await.ok(200);
+    let path = format!("goals-progress?goal_id={}", set["goal"]["id"].as_str().unwrap());
+    let here = world.call_at(base, &rep, "GET", &path, None).await.ok(200);
+    assert_eq!(here, world.call_at(&native, &rep, "GET", &path, None).await.ok(200));
+    assert_eq!(here["goals"][0]["progress"]["done"], json!([15, 0, 0, 1]));
 }
 
 async fn refuses_paths_outside_the_functions(base: &str) {
