@@ -351,4 +351,24 @@ mod tests {
         let instance = Instance::answering([answer(&huge)]);
         assert_eq!(instance.verify_at(&token(1, "one"), NOW), Err(JwtError::KeysUnavailable));
     }
+
+    #[test]
+    fn a_user_whose_key_cannot_be_fetched_is_told_to_retry_not_signed_out() {
+        let http = ScriptedHttp::answering([Err(HttpError::Unreachable("refused".into()))]);
+        let mut ctx = ctx_with(http);
+        let mut config = (*ctx.config).clone();
+        // Its own URL: this test goes through the process-wide cache.
+        config.supabase_url = "http://keys-unreachable.invalid".into();
+        ctx.config = Arc::new(config);
+        ctx.now = NOW;
+        let request = Request::builder()
+            .header(header::AUTHORIZATION, format!("Bearer {}", token(1, "one")))
+            .body(Bytes::new())
+            .unwrap();
+        let error = block_on(crate::auth::authenticate(&request, &ctx)).unwrap_err();
+        assert_eq!(
+            (error.status, error.code, error.retry_after.is_some()),
+            (StatusCode::SERVICE_UNAVAILABLE, "auth_unavailable", true)
+        );
+    }
 }
