@@ -11,6 +11,7 @@ mod health;
 pub mod openapi;
 mod referral_rules;
 mod rows;
+mod scenarios;
 mod tracking;
 
 use bytes::Bytes;
@@ -30,6 +31,7 @@ pub const NAMES: &[&str] = &[
     "activities",
     "activities-today",
     "referral-rules",
+    "scenarios",
 ];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
@@ -83,6 +85,7 @@ async fn route(
         "activities-today" => activities_today::handle(request, ctx).await,
         "activities" => activities::handle(request, ctx).await,
         "referral-rules" => referral_rules::handle(request, ctx).await,
+        "scenarios" => scenarios::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }

@@ -19,20 +19,7 @@ fn user_token(stack: &support::Stack, exp: u64) -> String {
 }
 
 fn example() -> Value {
-    json!({
-        "income_target_cents": 2_000_000,
-        "period": {"kind": "month", "start": "2026-01-01"},
-        "sim": {
-            "average_deal_value_cents": 30_000_000,
-            "commission_rate": 0.03,
-            "stages": [
-                {"key": "call", "conversion_rate": 0.05},
-                {"key": "appointment", "conversion_rate": 0.25},
-                {"key": "deal"}
-            ]
-        },
-        "calendar": {"working_weekdays": [1, 2, 3, 4, 5], "days_off": ["2026-01-01"]}
-    })
+    support::real_estate_goal(2_000_000)
 }
 
 /// POSTs `body` with `token`; answers the status, the JSON body and the response headers.

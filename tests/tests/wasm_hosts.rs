@@ -88,21 +88,7 @@ fn token(expires_in: i64) -> String {
 /// Good and bad `goals-calculate` requests: each gets the native host's answer.
 async fn calculates_goals_like_native(base: &str) {
     const PATH: &str = "/functions/v1/goals-calculate";
-    let plan = json!({
-        "income_target_cents": 2_000_000,
-        "period": {"kind": "month", "start": "2026-01-01"},
-        "sim": {
-            "average_deal_value_cents": 30_000_000,
-            "commission_rate": 0.03,
-            "stages": [
-                {"key": "call", "conversion_rate": 0.05},
-                {"key": "appointment", "conversion_rate": 0.25},
-                {"key": "deal"}
-            ]
-        },
-        "calendar": {"working_weekdays": [1, 2, 3, 4, 5], "days_off": ["2026-01-01"]}
-    })
-    .to_string();
+    let plan = support::real_estate_goal(2_000_000).to_string();
     let (valid, expired) = (token(600), token(-600));
     let mut missing_field: Value = serde_json::from_str(&plan).unwrap();
     missing_field.as_object_mut().unwrap().remove("sim");
@@ -179,6 +165,34 @@ async fn tracks_activities_through_postgrest_like_native(base: &str) {
     assert_eq!(here["goals"][0]["progress"]["done"], json!([15, 0, 0, 1]));
 }
 
+/// `scenarios` asks PostgREST, as the caller, for the `what_if` flag from inside the host: this
+/// token's user belongs to no organization, so the feature is off (403 `feature_disabled`), and
+/// their list is empty.
+async fn simulates_scenarios_like_native(base: &str) {
+    const PATH: &str = "/functions/v1/scenarios";
+    let goal = |target: u64| {
+        json!({"income_target_cents": target, "period": {"kind": "month", "start": "2026-01-01"},
+               "sim": {"average_deal_value_cents": 100_000,
+                       "stages": [{"key": "call", "conversion_rate": 0.1}, {"key": "deal"}]}})
+    };
+    let valid = token(600);
+    let body = json!({"real": goal(1_000_000), "changed": goal(2_000_000)}).to_string();
+    let bad = json!({"real": goal(1), "changed": {"income_target_cents": -1}}).to_string();
+    let list = Call { token: Some(valid.clone()), ..Call::get(PATH) };
+    for request in [
+        Call::post(PATH, body.clone(), Some(&valid)),
+        Call::post(PATH, body.clone(), None),
+        Call::post(PATH, bad, Some(&valid)),
+        list.clone(),
+    ] {
+        answers_like_native(base, request).await;
+    }
+    let refused = call(base, Call::post(PATH, body, Some(&valid))).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    assert_eq!(refused.body["error"]["code"], "feature_disabled");
+    assert_eq!(call(base, list).await.body, json!([]));
+}
+
 async fn refuses_paths_outside_the_functions(base: &str) {
     for path in ["/", "/functions/v1/", "/functions/v1/health/extra", "/rest/v1/goals"] {
         let answer = call(base, Call::get(path)).await;
@@ -210,6 +224,12 @@ async fn the_worker_calculates_goals_like_the_native_host() {
 async fn the_worker_tracks_activities_through_postgrest_like_the_native_host() {
     let Some(base) = host("WORKERD_URL") else { return };
     tracks_activities_through_postgrest_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_worker_simulates_scenarios_through_postgrest_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    simulates_scenarios_like_native(&base).await;
 }
 
 #[tokio::test]
@@ -262,6 +282,12 @@ async fn the_spin_component_calculates_goals_like_the_native_host() {
 async fn the_spin_component_tracks_activities_through_postgrest_like_the_native_host() {
     let Some(base) = host("SPIN_URL") else { return };
     tracks_activities_through_postgrest_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_simulates_scenarios_through_postgrest_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    simulates_scenarios_like_native(&base).await;
 }
 
 #[tokio::test]
