@@ -4,6 +4,10 @@
 
 mod activities;
 mod activities_today;
+mod auth_login;
+mod auth_logout;
+mod auth_refresh;
+mod auth_session;
 mod goals;
 mod goals_calculate;
 mod goals_progress;
@@ -32,6 +36,10 @@ pub const NAMES: &[&str] = &[
     "activities-today",
     "referral-rules",
     "scenarios",
+    "auth-login",
+    "auth-refresh",
+    "auth-logout",
+    "auth-session",
 ];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
@@ -86,6 +94,10 @@ async fn route(
         "activities" => activities::handle(request, ctx).await,
         "referral-rules" => referral_rules::handle(request, ctx).await,
         "scenarios" => scenarios::handle(request, ctx).await,
+        "auth-login" => auth_login::handle(request, ctx).await,
+        "auth-refresh" => auth_refresh::handle(request, ctx).await,
+        "auth-logout" => auth_logout::handle(request, ctx).await,
+        "auth-session" => auth_session::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }

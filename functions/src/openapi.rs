@@ -38,10 +38,9 @@ mod tests {
         for (path, operations) in document["paths"].as_object().unwrap() {
             for (method, operation) in operations.as_object().unwrap() {
                 let responses = operation["responses"].as_object();
-                let succeeds = |r: &serde_json::Map<String, Value>| {
-                    r.contains_key("200") || r.contains_key("201")
-                };
-                assert!(responses.is_some_and(succeeds), "{method} {path}");
+                let succeeds =
+                    responses.is_some_and(|r| r.keys().any(|code| code.starts_with('2')));
+                assert!(succeeds, "{method} {path} documents no success");
             }
         }
         let mut references = Vec::new();

@@ -12,5 +12,6 @@ pub mod log;
 pub mod postgrest;
 pub mod query;
 pub mod runtime;
+pub mod session;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

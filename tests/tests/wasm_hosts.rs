@@ -193,6 +193,32 @@ async fn simulates_scenarios_like_native(base: &str) {
     assert_eq!(call(base, list).await.body, json!([]));
 }
 
+/// Refused sign-ins and sessionless requests: each gets the native host's answer, which takes
+/// the throttle RPCs (service role) and the password grant from the WASM host.
+async fn refuses_sign_ins_like_native(base: &str) {
+    let nobody = format!("nobody-{}@example.com", uuid::Uuid::new_v4().simple());
+    let wrong = json!({"email": nobody, "password": "wrong-password"}).to_string();
+    for request in [
+        Call::post("/functions/v1/auth-login", wrong, None),
+        Call::post("/functions/v1/auth-login", "{\"email\": \"\"}", None),
+        Call::get("/functions/v1/auth-session"),
+        Call::post("/functions/v1/auth-refresh", "", None),
+        Call::post("/functions/v1/auth-logout", "", Some("not.a.jwt")),
+    ] {
+        answers_like_native(base, request).await;
+    }
+    let answer = call(
+        base,
+        Call::post(
+            "/functions/v1/auth-login",
+            json!({"email": nobody, "password": "x"}).to_string(),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(answer.body["error"]["code"], "invalid_credentials", "{}", answer.body);
+}
+
 async fn refuses_paths_outside_the_functions(base: &str) {
     for path in ["/", "/functions/v1/", "/functions/v1/health/extra", "/rest/v1/goals"] {
         let answer = call(base, Call::get(path)).await;
@@ -230,6 +256,12 @@ async fn the_worker_tracks_activities_through_postgrest_like_the_native_host() {
 async fn the_worker_simulates_scenarios_through_postgrest_like_the_native_host() {
     let Some(base) = host("WORKERD_URL") else { return };
     simulates_scenarios_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_worker_refuses_sign_ins_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    refuses_sign_ins_like_native(&base).await;
 }
 
 #[tokio::test]
@@ -288,6 +320,12 @@ async fn the_spin_component_tracks_activities_through_postgrest_like_the_native_
 async fn the_spin_component_simulates_scenarios_through_postgrest_like_the_native_host() {
     let Some(base) = host("SPIN_URL") else { return };
     simulates_scenarios_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_refuses_sign_ins_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    refuses_sign_ins_like_native(&base).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
-//! Who is calling: the user's Supabase JWT from `Authorization: Bearer`, verified, as a typed
-//! [`Caller`]. Functions forward the same token to PostgREST, so RLS decides what the caller
-//! sees; this check only turns bad tokens away early with a clean 401.
+//! Who is calling: the user's Supabase JWT from `Authorization: Bearer` or the session cookie,
+//! verified, as a typed [`Caller`]. Functions forward the same token to PostgREST, so RLS
+//! decides what the caller sees; this check only turns bad tokens away early with a clean 401.
 
 pub mod jwks;
 pub mod jwt;
@@ -15,6 +15,7 @@ pub use jwt::{JwtError, JwtKeys};
 
 use crate::error::ApiError;
 use crate::runtime::Ctx;
+use crate::session::{cookies, csrf};
 
 /// The audience and role Supabase Auth gives signed-in users' tokens.
 pub const USER_AUDIENCE: &str = "authenticated";
@@ -78,15 +79,48 @@ impl Caller {
     }
 }
 
-/// The signed-in user making `request`, or a 401.
+/// The signed-in user making `request`, or a 401: the access token from `Authorization: Bearer`
+/// or, failing that, from the session cookie. A cookie-authenticated request that changes state
+/// must also pass the CSRF check (403 `csrf_failed`, see [`crate::session::csrf`]).
 pub async fn authenticate(request: &Request<Bytes>, ctx: &Ctx) -> Result<Caller, ApiError> {
-    let token = bearer_token(request).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "missing_token",
-            "sign in: send Authorization: Bearer <access token>",
-        )
-    })?;
+    let token = match credential(request, ctx) {
+        Some(Credential::Bearer(token)) => token,
+        Some(Credential::Cookie(token)) => {
+            csrf::check(request, &ctx.config)?;
+            token
+        }
+        None => {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_token",
+                "sign in: send Authorization: Bearer <access token>, or the session cookie",
+            ));
+        }
+    };
+    verify_access_token(token, ctx).await
+}
+
+/// Where a request's access token came from.
+enum Credential<'a> {
+    Bearer(&'a str),
+    Cookie(&'a str),
+}
+
+/// A bearer token wins, except the anon key (what supabase-js sends when it holds no session)
+/// beside a session cookie: then the cookie signs the request in.
+fn credential<'a>(request: &'a Request<Bytes>, ctx: &Ctx) -> Option<Credential<'a>> {
+    let cookie = cookies::read(request.headers(), cookies::access_name(&ctx.config.session));
+    match (bearer_token(request), cookie) {
+        (Some(bearer), Some(cookie)) if bearer == ctx.config.anon_key => {
+            Some(Credential::Cookie(cookie))
+        }
+        (Some(bearer), _) => Some(Credential::Bearer(bearer)),
+        (None, cookie) => cookie.map(Credential::Cookie),
+    }
+}
+
+/// The signed-in user an access token describes, once verified; a 401 otherwise.
+pub async fn verify_access_token(token: &str, ctx: &Ctx) -> Result<Caller, ApiError> {
     let claims = jwks::verify(token, ctx, USER_AUDIENCE).await.map_err(|error| {
         ctx.log.info("jwt_refused", json!({ "reason": format!("{error:?}") }));
         match error {
@@ -121,6 +155,8 @@ fn bearer_token(request: &Request<Bytes>) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use std::rc::Rc;
+
+    use http::Method;
 
     use super::jwt::tests::{hs256, user_claims};
     use super::*;
@@ -188,6 +224,70 @@ mod tests {
         let mut expired = user_claims();
         expired["exp"] = json!(1_000);
         check(Some(&format!("bearer {}", hs256(&expired, SECRET))), "token_expired");
+    }
+
+    fn cookie_request(method: Method, cookie: &str, origin: Option<&str>) -> Request<Bytes> {
+        let mut builder = Request::builder().method(method).header(header::COOKIE, cookie);
+        if let Some(origin) = origin {
+            builder = builder.header(header::ORIGIN, origin);
+        }
+        builder.body(Bytes::new()).unwrap()
+    }
+
+    #[test]
+    fn the_access_cookie_signs_a_read_in_without_any_origin() {
+        let ctx = ctx_with(Rc::new(ScriptedHttp::default()));
+        let token = hs256(&user_claims(), SECRET);
+        let request = cookie_request(Method::GET, &format!("x=1; __Host-sp-access={token}"), None);
+        let caller = block_on(authenticate(&request, &ctx)).unwrap();
+        assert_eq!(caller.token(), token);
+    }
+
+    #[test]
+    fn a_cookie_write_needs_an_allowed_origin_and_a_bearer_write_does_not() {
+        let ctx = ctx_with(Rc::new(ScriptedHttp::default()));
+        let token = hs256(&user_claims(), SECRET);
+        let cookie = format!("__Host-sp-access={token}");
+        let allowed = cookie_request(Method::POST, &cookie, Some("http://localhost:5173"));
+        assert!(block_on(authenticate(&allowed, &ctx)).is_ok());
+        for origin in [None, Some("https://evil.example")] {
+            let error =
+                block_on(authenticate(&cookie_request(Method::POST, &cookie, origin), &ctx))
+                    .unwrap_err();
+            assert_eq!((error.status, error.code), (StatusCode::FORBIDDEN, "csrf_failed"));
+        }
+        let bearer = Request::builder()
+            .method(Method::DELETE)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::ORIGIN, "https://evil.example")
+            .body(Bytes::new())
+            .unwrap();
+        assert!(block_on(authenticate(&bearer, &ctx)).is_ok());
+    }
+
+    #[test]
+    fn a_bearer_wins_over_the_cookie_unless_it_is_the_anon_key() {
+        let ctx = ctx_with(Rc::new(ScriptedHttp::default()));
+        let token = hs256(&user_claims(), SECRET);
+        let mut request = cookie_request(Method::GET, &format!("__Host-sp-access={token}"), None);
+        request.headers_mut().insert(header::AUTHORIZATION, "Bearer anon-key".parse().unwrap());
+        assert_eq!(block_on(authenticate(&request, &ctx)).unwrap().token(), token);
+        request.headers_mut().insert(header::AUTHORIZATION, "Bearer not.a.jwt".parse().unwrap());
+        assert_eq!(block_on(authenticate(&request, &ctx)).unwrap_err().code, "invalid_token");
+        // Without a cookie the anon key is just a token that is not a user's.
+        let anon_only = request_with(Some("Bearer anon-key"));
+        assert_eq!(block_on(authenticate(&anon_only, &ctx)).unwrap_err().code, "invalid_token");
+    }
+
+    #[test]
+    fn an_unprefixed_or_refresh_cookie_is_no_access_cookie_in_secure_mode() {
+        let ctx = ctx_with(Rc::new(ScriptedHttp::default()));
+        let token = hs256(&user_claims(), SECRET);
+        for cookie in [format!("sp-access={token}"), format!("__Secure-sp-refresh={token}")] {
+            let error = block_on(authenticate(&cookie_request(Method::GET, &cookie, None), &ctx))
+                .unwrap_err();
+            assert_eq!(error.code, "missing_token", "{cookie}");
+        }
     }
 
     #[test]

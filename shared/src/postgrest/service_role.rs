@@ -1,6 +1,6 @@
 //! The service-role PostgREST client: requests that bypass RLS. The one place the service-role
-//! key is used. Only for Stripe/Mailgun webhooks (no user is calling), cron jobs, and platform
-//! admin actions that write the audit log in the same request. Every use is logged with its
+//! key is used. Only for Stripe/Mailgun webhooks (no user is calling), cron jobs, sign-in
+//! throttling (no user yet), and platform admin actions that write the audit log in the same request. Every use is logged with its
 //! purpose; anything a user asks for goes through [`Postgrest::as_caller`] instead.
 
 use serde_json::json;
@@ -18,6 +18,8 @@ pub enum Purpose {
     Cron(&'static str),
     /// A platform admin's action, named; the function writes the audit log row itself.
     AuditedAdminAction(&'static str),
+    /// Sign-in throttling: checking and recording attempts before any user is signed in.
+    LoginThrottle,
 }
 
 /// A client acting as the service role. Fails with a 500 (details logged) when the host has no

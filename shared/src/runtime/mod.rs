@@ -12,6 +12,7 @@ use bytes::Bytes;
 
 use crate::auth::JwtKeys;
 use crate::log::Logger;
+use crate::session::SessionSettings;
 
 #[cfg(feature = "native")]
 pub mod native;
@@ -36,6 +37,8 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Keys of the providers the platform calls; each feature checks the one it needs.
     pub providers: ProviderKeys,
+    /// How browser sign-in sessions are kept (cookies, the client address header).
+    pub session: SessionSettings,
 }
 
 /// Secrets of the external providers. Absent ones leave their features unavailable.
@@ -109,6 +112,7 @@ impl Config {
                 openai_api_key: get("OPENAI_API_KEY"),
                 elevenlabs_api_key: get("ELEVENLABS_API_KEY"),
             },
+            session: SessionSettings::from_lookup(get)?,
         })
     }
 }

@@ -1,0 +1,79 @@
+//! `auth-refresh` (POST): a new session for the refresh cookie. Supabase Auth rotates the
+//! refresh token; the new pair goes back as cookies with a fresh `session_context` (so a
+//! session refused since sign-in ends here). A spent, unknown or missing refresh token is a 401
+//! `invalid_refresh_token` that clears the cookies; reusing a spent one past GoTrue's reuse
+//! interval also revokes the whole session (its reuse detection).
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use shared::error::ApiError;
+use shared::http::require_method;
+use shared::runtime::Ctx;
+use shared::session::gotrue::{self, GrantError};
+use shared::session::{self, cookies, csrf};
+
+pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes>, ApiError> {
+    require_method(&request, Method::POST)?;
+    // Cookie-authenticated and state-changing: the same CSRF rule as every cookie write.
+    csrf::check(&request, &ctx.config)?;
+    let settings = &ctx.config.session;
+    let Some(refresh_token) = cookies::read(request.headers(), cookies::refresh_name(settings))
+    else {
+        return Ok(invalid_refresh_token(ctx));
+    };
+    match gotrue::refresh_grant(ctx, refresh_token).await {
+        Ok(new_session) => session::open(ctx, new_session).await,
+        Err(GrantError::Refused(_)) => Ok(invalid_refresh_token(ctx)),
+        Err(GrantError::Failed(error)) => Err(error),
+    }
+}
+
+/// The 401 that also deletes both cookies: the session is over.
+fn invalid_refresh_token(ctx: &Ctx) -> Response<Bytes> {
+    let mut response = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+        "the session has ended; sign in again",
+    )
+    .into_response();
+    cookies::clear_session(&mut response, &ctx.config.session);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use http::{Method, Request, header};
+
+    use crate::tests::call;
+
+    #[test]
+    fn without_a_refresh_cookie_the_session_is_over_and_its_cookies_cleared() {
+        let request = Request::builder()
+            .method(Method::POST)
+            .header(header::ORIGIN, "https://app.example")
+            .body(Bytes::new())
+            .unwrap();
+        let (status, body, response) = call("auth-refresh", request);
+        assert_eq!(
+            (status.as_u16(), body["error"]["code"].as_str()),
+            (401, Some("invalid_refresh_token"))
+        );
+        let cleared: Vec<_> = response.headers().get_all(header::SET_COOKIE).iter().collect();
+        assert_eq!(cleared.len(), 2);
+        assert!(cleared.iter().all(|c| c.to_str().unwrap().contains("Max-Age=0")));
+    }
+
+    #[test]
+    fn a_refresh_from_a_foreign_origin_is_csrf_failed() {
+        let request = Request::builder()
+            .method(Method::POST)
+            .header(header::ORIGIN, "https://evil.example")
+            .header(header::COOKIE, "__Secure-sp-refresh=r1")
+            .body(Bytes::new())
+            .unwrap();
+        let (status, body, _) = call("auth-refresh", request);
+        assert_eq!((status.as_u16(), body["error"]["code"].as_str()), (403, Some("csrf_failed")));
+        assert_eq!(call("auth-refresh", Request::new(Bytes::new())).0, 405);
+    }
+}
