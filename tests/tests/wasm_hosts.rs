@@ -31,25 +31,33 @@ struct Call {
     method: Method,
     path: &'static str,
     token: Option<String>,
+    cookie: Option<String>,
     body: Option<Vec<u8>>,
 }
 
 impl Call {
     fn get(path: &'static str) -> Self {
-        Self { method: Method::GET, path, token: None, body: None }
+        Self { method: Method::GET, path, token: None, cookie: None, body: None }
     }
 
     fn post(path: &'static str, body: impl Into<Vec<u8>>, token: Option<&str>) -> Self {
         let token = token.map(str::to_owned);
-        Self { method: Method::POST, path, token, body: Some(body.into()) }
+        Self { method: Method::POST, path, token, cookie: None, body: Some(body.into()) }
+    }
+
+    fn with_cookie(self, cookie: String) -> Self {
+        Self { cookie: Some(cookie), ..self }
     }
 }
 
 async fn call(base: &str, call: Call) -> Answer {
-    let Call { method, path, token, body } = call;
+    let Call { method, path, token, cookie, body } = call;
     let mut request = reqwest::Client::new().request(method, format!("{base}{path}"));
     if let Some(token) = token {
         request = request.bearer_auth(token);
+    }
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
     }
     if let Some(body) = body {
         request = request.header("content-type", "application/json").body(body);
@@ -219,6 +227,44 @@ async fn refuses_sign_ins_like_native(base: &str) {
     assert_eq!(answer.body["error"]["code"], "invalid_credentials", "{}", answer.body);
 }
 
+/// A real sign-in through the WASM host sets the access cookie, which then reads the session
+/// there exactly as it does natively.
+async fn signs_in_and_reads_the_session_like_native(base: &str) {
+    let stack = support::Stack::from_status();
+    let email = format!("wasm-{}@example.com", uuid::Uuid::new_v4().simple());
+    let credentials = json!({"email": email, "password": "correct-horse-7"});
+    let signup = reqwest::Client::new()
+        .post(format!("{}/auth/v1/signup", stack.api_url))
+        .header("apikey", &stack.anon_key)
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), StatusCode::OK);
+    let response = reqwest::Client::new()
+        .post(format!("{base}/functions/v1/auth-login"))
+        .json(&credentials)
+        .send()
+        .await
+        .unwrap();
+    let access = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|value| value.split(';').next()?.strip_prefix("__Host-sp-access="))
+        .map(str::to_owned);
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["user"]["email"], email);
+    let access = access.expect("the access cookie");
+    let session =
+        Call::get("/functions/v1/auth-session").with_cookie(format!("__Host-sp-access={access}"));
+    answers_like_native(base, session.clone()).await;
+    assert_eq!(call(base, session).await.body, body);
+}
+
 async fn refuses_paths_outside_the_functions(base: &str) {
     for path in ["/", "/functions/v1/", "/functions/v1/health/extra", "/rest/v1/goals"] {
         let answer = call(base, Call::get(path)).await;
@@ -262,6 +308,12 @@ async fn the_worker_simulates_scenarios_through_postgrest_like_the_native_host()
 async fn the_worker_refuses_sign_ins_like_the_native_host() {
     let Some(base) = host("WORKERD_URL") else { return };
     refuses_sign_ins_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_worker_signs_in_and_reads_the_session_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    signs_in_and_reads_the_session_like_native(&base).await;
 }
 
 #[tokio::test]
@@ -326,6 +378,12 @@ async fn the_spin_component_simulates_scenarios_through_postgrest_like_the_nativ
 async fn the_spin_component_refuses_sign_ins_like_the_native_host() {
     let Some(base) = host("SPIN_URL") else { return };
     refuses_sign_ins_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_signs_in_and_reads_the_session_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    signs_in_and_reads_the_session_like_native(&base).await;
 }
 
 #[tokio::test]
