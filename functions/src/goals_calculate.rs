@@ -52,7 +52,7 @@ struct Answer {
 }
 
 /// The request body, as sent. Field names follow the `goals` and `sims` tables.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Body {
     pub income_target_cents: u64,
@@ -70,14 +70,14 @@ pub struct Body {
     pub today: Option<NaiveDate>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodBody {
     pub kind: PeriodKind,
     pub start: NaiveDate,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimBody {
     pub average_deal_value_cents: u64,
@@ -87,7 +87,7 @@ pub struct SimBody {
     pub stages: Vec<StageBody>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageBody {
     pub key: String,
@@ -96,7 +96,7 @@ pub struct StageBody {
     pub conversion_rate: Option<f64>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarBody {
     /// ISO weekdays worked (1 = Monday … 7 = Sunday); Monday to Friday when absent.
@@ -106,7 +106,7 @@ pub struct CalendarBody {
     pub days_off: Vec<NaiveDate>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReferralRuleBody {
     /// Referrals expected over the goal's whole period.
@@ -119,7 +119,7 @@ pub struct ReferralRuleBody {
     pub value_multiplier: Option<f64>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoggedDayBody {
     pub date: NaiveDate,

@@ -15,7 +15,7 @@ use shared::auth::{self, Caller};
 use shared::domain::goals::{self, WhatIf};
 use shared::error::ApiError;
 use shared::features;
-use shared::http::{json_response, read_json};
+use shared::http::{from_json, json_response, read_json};
 use shared::postgrest::{Direction, Postgrest, send_json};
 use shared::query::QueryParams;
 use shared::runtime::Ctx;
@@ -43,22 +43,38 @@ pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes
 }
 
 /// POST body: the real inputs, the changed copy, and optionally how to save the scenario.
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SimulateBody {
-    real: Body,
-    changed: Body,
-    #[serde(default, skip_serializing)]
+    /// goals-calculate bodies; kept as sent to be saved, read into [`Body`] to be planned.
+    real: Value,
+    changed: Value,
+    #[serde(default)]
     save: Option<SaveBody>,
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SaveBody {
     name: String,
     /// The caller's goal the real inputs come from, if any.
     #[serde(default)]
     goal_id: Option<Uuid>,
+}
+
+/// A `scenarios` row to insert; serialized straight into the request body.
+#[derive(Serialize)]
+struct NewScenario<'a> {
+    name: &'a str,
+    goal_id: Option<Uuid>,
+    inputs: Inputs<'a>,
+    result: &'a WhatIf,
+}
+
+#[derive(Serialize)]
+struct Inputs<'a> {
+    real: &'a Value,
+    changed: &'a Value,
 }
 
 /// The simulation, and the saved row when it was saved.
@@ -77,8 +93,8 @@ async fn simulate(
     client: &Postgrest,
 ) -> Result<Response<Bytes>, ApiError> {
     let body: SimulateBody = read_json(request)?;
-    let real = input_of(&body.real, "real.")?;
-    let changed = input_of(&body.changed, "changed.")?;
+    let real = input_of(&body.real, "real")?;
+    let changed = input_of(&body.changed, "changed")?;
     if let Some(save) = &body.save {
         let name = save.name.trim();
         if name.is_empty() || name.chars().count() > 200 {
@@ -103,12 +119,12 @@ async fn simulate(
             return Err(ApiError::not_found("no such goal of yours"));
         }
     }
-    let row = json!({
-        "name": save.name.trim(),
-        "goal_id": save.goal_id,
-        "inputs": {"real": body.real, "changed": body.changed},
-        "result": what_if,
-    });
+    let row = NewScenario {
+        name: save.name.trim(),
+        goal_id: save.goal_id,
+        inputs: Inputs { real: &body.real, changed: &body.changed },
+        result: &what_if,
+    };
     let inserted: Vec<Value> =
         send_json(ctx, client.from("scenarios").select(COLUMNS).insert(&row)?).await?;
     let saved = inserted.into_iter().next().ok_or_else(ApiError::internal)?;
@@ -116,15 +132,16 @@ async fn simulate(
 }
 
 /// A nested goals-calculate body as the engine's input; a scenario compares plans, so the
-/// progress fields have no meaning in it.
-fn input_of(body: &Body, at: &str) -> Result<goals::GoalInput, ApiError> {
+/// progress fields have no meaning in it. Errors name fields under `at`.
+fn input_of(value: &Value, at: &str) -> Result<goals::GoalInput, ApiError> {
+    let body: Body = from_json(value.clone(), at)?;
     if body.today.is_some() || !body.logged.is_empty() {
         return Err(ApiError::validation(
-            &format!("{at}today"),
+            &format!("{at}.today"),
             "a scenario compares plans; send today and logged to goals-calculate",
         ));
     }
-    Ok(body.clone().parse(at)?.0)
+    Ok(body.parse(&format!("{at}."))?.0)
 }
 
 async fn list(
