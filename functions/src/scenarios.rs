@@ -1,6 +1,7 @@
 //! `scenarios`: what-if planning. POST simulates a changed copy of a goal's inputs against the
 //! real ones (the engine's `what_if`) and, with `save`, keeps the scenario; GET lists the
-//! caller's saved scenarios (or one, `?id=`); DELETE `?id=` removes one. Everything goes through
+//! caller's saved scenarios without their inputs and results, or reads one in full (`?id=`);
+//! DELETE `?id=` removes one. Everything goes through
 //! PostgREST as the caller, so RLS decides whose scenarios are seen; nothing here writes a goal.
 //!
 //! Simulating and saving need the `what_if` feature (403 `feature_disabled`; the insert policy
@@ -29,7 +30,9 @@ pub const FEATURE: &str = "what_if";
 /// Most saved scenarios one list answers.
 pub const LIST_LIMIT: u64 = 100;
 
+/// A saved scenario in full, and as a list shows it (a year's plans weigh ~100 KB each).
 const COLUMNS: &str = "id,name,goal_id,inputs,result,created_at,updated_at";
+const LIST_COLUMNS: &str = "id,name,goal_id,created_at,updated_at";
 
 pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes>, ApiError> {
     let caller = auth::authenticate(&request, ctx).await?;
@@ -152,15 +155,17 @@ async fn list(
     let mut params = QueryParams::of(request)?;
     let id: Option<Uuid> = params.parse("id", "a UUID")?;
     params.finish()?;
-    let query = client.from("scenarios").select(COLUMNS);
+    let query = client.from("scenarios");
     match id {
         Some(id) => {
-            let rows: Vec<Value> = send_json(ctx, query.eq("id", id).get()?).await?;
+            let rows: Vec<Value> =
+                send_json(ctx, query.select(COLUMNS).eq("id", id).get()?).await?;
             let row = rows.into_iter().next().ok_or_else(no_such_scenario)?;
             Ok(json_response(StatusCode::OK, &row))
         }
         None => {
             let query = query
+                .select(LIST_COLUMNS)
                 .order("created_at", Direction::Descending)
                 .order("id", Direction::Ascending)
                 .limit(LIST_LIMIT);

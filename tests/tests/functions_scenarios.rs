@@ -71,8 +71,10 @@ async fn a_saved_scenario_is_its_owners_alone_and_the_goal_stays_untouched() {
     let list = world.call(world.rep, "GET", "scenarios", None).await.ok(200);
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["id"], id);
+    assert!(list[0].get("result").is_none(), "a list leaves the plans out: {list}");
     let read = world.call(world.rep, "GET", &one, None).await.ok(200);
     assert_eq!(read["name"], "With referrals");
+    assert_eq!(read["result"], saved["result"]);
 
     // Neither the rep's manager nor a rep of another organization sees or deletes it.
     for other in [world.manager, world.outsider] {
