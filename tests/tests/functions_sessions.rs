@@ -233,19 +233,38 @@ async fn attack_password_guessing_on_one_account_is_locked_out_with_retry_after(
 }
 
 #[tokio::test]
-async fn attack_credential_stuffing_from_one_address_is_locked_out() {
+async fn attack_credential_stuffing_from_one_address_is_locked_out_whatever_it_forwards() {
     let browser = Browser::new();
+    // Each try claims another origin address in X-Forwarded-For: only the edge's header counts.
+    let stuff = |email: String| {
+        browser
+            .request(Method::POST, "auth-login")
+            .header("x-forwarded-for", fresh_address())
+            .json(&json!({"email": email, "password": "hunter2"}))
+            .send()
+    };
     for attempt in 1..=20 {
-        let (status, code, _) =
-            error_of(browser.login(&fresh_email("stuff"), "hunter2").await).await;
+        let (status, code, _) = error_of(stuff(fresh_email("stuff")).await.unwrap()).await;
         assert_eq!((status, code.as_str()), (401, "invalid_credentials"), "attempt {attempt}");
     }
-    let response = browser.login(&fresh_email("stuff"), "hunter2").await;
+    let response = stuff(fresh_email("stuff")).await.unwrap();
     assert_eq!(response.status(), 429);
     assert!(response.headers().contains_key("retry-after"));
     // Another address is not affected.
     let elsewhere = Browser { address: fresh_address(), ..Browser::new() };
     assert_eq!(elsewhere.login(&fresh_email("stuff"), "hunter2").await.status(), 401);
+}
+
+#[tokio::test]
+async fn an_expired_access_cookie_is_token_expired() {
+    let browser = Browser::new();
+    let (_, user) = browser.new_user("expired").await;
+    let claims = json!({"sub": user, "aud": "authenticated", "role": "authenticated",
+                        "exp": 1_000_000_000u64});
+    let cookie = format!("{ACCESS}={}", browser.auth.sign(&claims));
+    let (status, code, _) =
+        error_of(browser.with_cookie(Method::GET, "auth-session", &cookie).await).await;
+    assert_eq!((status, code.as_str()), (401, "token_expired"));
 }
 
 #[tokio::test]
