@@ -140,6 +140,10 @@ fn saturate(value: u128) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    use super::super::plan;
+    use super::super::tests::input_strategy;
     use super::*;
 
     fn rule(referrals: u64, close: f64, multiplier: f64) -> ReferralRule {
@@ -230,5 +234,35 @@ mod tests {
             impact(1, 1, &absurd).unwrap_err().field,
             "referral_rules[1].expected_referrals"
         );
+    }
+
+    // --- properties ---------------------------------------------------------------------------
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn referrals_cover_at_most_the_target_and_the_cold_deals_the_rest(input in input_strategy()) {
+            let impact = impact(input.income_target_cents, input.income_per_deal_cents, &input.referrals).unwrap();
+            prop_assert!(impact.covered_cents <= input.income_target_cents);
+            prop_assert!(impact.covered_share_ppm <= 1_000_000);
+            prop_assert!(impact.cold_deals <= impact.cold_deals_without_referrals);
+            let cold_income = impact.cold_deals * input.income_per_deal_cents;
+            prop_assert!(cold_income + impact.covered_cents >= input.income_target_cents);
+            if impact.cold_deals > 0 {
+                prop_assert!(cold_income - input.income_per_deal_cents + impact.covered_cents < input.income_target_cents);
+            }
+        }
+
+        #[test]
+        fn more_expected_referrals_never_ask_for_more_cold_effort(input in input_strategy(), more in 1u64..20) {
+            prop_assume!(!input.referrals.is_empty());
+            let fewer = plan(&input).unwrap();
+            let mut richer = input.clone();
+            richer.referrals[0].expected_referrals += more;
+            let richer = plan(&richer).unwrap();
+            prop_assert!(fewer.totals.iter().zip(&richer.totals).all(|(f, r)| r <= f));
+            prop_assert!(richer.referrals.covered_cents >= fewer.referrals.covered_cents);
+        }
     }
 }
