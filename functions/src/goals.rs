@@ -13,12 +13,13 @@ use shared::domain::goals::{
 };
 use shared::error::ApiError;
 use shared::http::{json_response, read_json};
-use shared::postgrest::{Postgrest, send_json};
+use shared::postgrest::{Direction, IsValue, Postgrest, send_json};
 use shared::query::QueryParams;
 use shared::runtime::Ctx;
 use uuid::Uuid;
 
 use crate::goals_calculate::{CalendarBody, PeriodBody, monday_to_friday};
+use crate::tracking::{PlanningRule, planning_rules};
 
 pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes>, ApiError> {
     let method = request.method().clone();
@@ -127,6 +128,19 @@ async fn set(
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::validation("sim_id", "no SIM with this id is available to you"))?;
+    // The member's active referral rules plan with the goal, as goals-progress plans it.
+    let rules: Vec<PlanningRule> = send_json(
+        ctx,
+        client
+            .from("referral_rules")
+            .select("expected_referrals_per_month,referral_close_rate,referred_value_multiplier")
+            .eq("user_id", caller.user_id)
+            .is("active", IsValue::True)
+            .order("created_at", Direction::Ascending)
+            .order("id", Direction::Ascending)
+            .get()?,
+    )
+    .await?;
     if sim.status != "available" {
         return Err(ApiError::validation("sim_id", "this SIM is retired; choose another"));
     }
@@ -136,9 +150,7 @@ async fn set(
         funnel: funnel_of(stages_in_order(sim.sim_stages))?,
         period,
         calendar,
-        // The saved goal's plan is the cold funnel alone; referral rules carry no expected
-        // referral count to plan with yet.
-        referrals: Vec::new(),
+        referrals: planning_rules(&rules, period.kind()),
     };
     let plan = goals::plan(&input).map_err(invalid)?;
 

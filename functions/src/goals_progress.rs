@@ -23,6 +23,7 @@ pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes
                 "totals": plan.totals,
                 "period": plan.period,
                 "projected_income_cents": plan.projected_income_cents,
+                "referrals": plan.referrals,
             },
             "progress": progress,
             "income_logged_cents": goal.income_logged_cents(),

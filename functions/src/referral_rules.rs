@@ -26,6 +26,8 @@ use crate::rows;
 pub const FEATURE: &str = "referral_rules";
 const MAX_NAME_CHARS: usize = 200;
 const MAX_MULTIPLIER: f64 = 100.0;
+/// As the database's check allows.
+const MAX_EXPECTED_REFERRALS: u32 = 100_000;
 
 pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes>, ApiError> {
     let method = request.method().clone();
@@ -87,6 +89,9 @@ struct NewRule {
     referral_close_rate: Option<f64>,
     #[serde(default)]
     referred_value_multiplier: Option<f64>,
+    /// Referrals expected a month; with a close rate, the goal engine plans with the rule.
+    #[serde(default)]
+    expected_referrals_per_month: Option<u32>,
     #[serde(default = "active")]
     active: bool,
 }
@@ -105,6 +110,8 @@ struct RuleChanges {
     referral_close_rate: Option<Option<f64>>,
     #[serde(default, deserialize_with = "present")]
     referred_value_multiplier: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "present")]
+    expected_referrals_per_month: Option<Option<u32>>,
     #[serde(default)]
     active: Option<bool>,
 }
@@ -122,6 +129,7 @@ impl Write {
             let rule: NewRule = read_json(request)?;
             check_name(&rule.name)?;
             check_rates(rule.referral_close_rate, rule.referred_value_multiplier)?;
+            check_expected(rule.expected_referrals_per_month)?;
             if rule.referral_close_rate.is_none() && rule.referred_value_multiplier.is_none() {
                 return Err(ApiError::validation(
                     "body",
@@ -143,6 +151,10 @@ impl Write {
         }
         if let Some(multiplier) = body.referred_value_multiplier {
             changes.insert("referred_value_multiplier".into(), json!(multiplier));
+        }
+        if let Some(expected) = body.expected_referrals_per_month {
+            check_expected(expected)?;
+            changes.insert("expected_referrals_per_month".into(), json!(expected));
         }
         if let Some(active) = body.active {
             changes.insert("active".into(), json!(active));
@@ -192,10 +204,21 @@ fn check_rates(close_rate: Option<f64>, multiplier: Option<f64>) -> Result<(), A
     if close_rate.is_some_and(|rate| !(rate > 0.0 && rate <= 1.0)) {
         return Err(ApiError::validation("referral_close_rate", "must be in (0, 1]"));
     }
-    if multiplier.is_some_and(|m| !(m > 0.0 && m <= MAX_MULTIPLIER)) {
+    // A referred deal is worth at least a cold one: the goal engine plans with 1 to 100.
+    if multiplier.is_some_and(|m| !(1.0..=MAX_MULTIPLIER).contains(&m)) {
         return Err(ApiError::validation(
             "referred_value_multiplier",
-            format!("must be in (0, {MAX_MULTIPLIER}]"),
+            format!("must be from 1 to {MAX_MULTIPLIER}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_expected(expected: Option<u32>) -> Result<(), ApiError> {
+    if expected.is_some_and(|n| n > MAX_EXPECTED_REFERRALS) {
+        return Err(ApiError::validation(
+            "expected_referrals_per_month",
+            format!("must be at most {MAX_EXPECTED_REFERRALS}"),
         ));
     }
     Ok(())
@@ -242,6 +265,24 @@ mod tests {
             "referred_value_multiplier",
         );
         refused("POST", "", json!({"name": "x", "bonus": 1}), "bonus");
+        refused(
+            "POST",
+            "",
+            json!({"name": "x", "referred_value_multiplier": 0.5}),
+            "referred_value_multiplier",
+        );
+        refused(
+            "POST",
+            "",
+            json!({"name": "x", "referral_close_rate": 0.5, "expected_referrals_per_month": 100_001}),
+            "expected_referrals_per_month",
+        );
+        refused(
+            "POST",
+            "",
+            json!({"name": "x", "referral_close_rate": 0.5, "expected_referrals_per_month": -1}),
+            "expected_referrals_per_month",
+        );
         refused("POST", "?id=1", json!({"name": "x", "referral_close_rate": 0.4}), "id");
         refused("PATCH", "", json!({"active": false}), "id");
         let id = "?id=3b0b5c1e-8a7d-4c55-9a0e-5a1f2d3c4b5a";

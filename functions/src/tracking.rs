@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::auth;
 use shared::domain::goals::{
-    self, Calendar, DayLog, GoalInput, Period, PeriodKind, Plan, Progress,
+    self, Calendar, DayLog, GoalInput, MAX_REFERRAL_RULES, Multiplier, Period, PeriodKind, Plan,
+    Progress, Rate, ReferralRule,
 };
 use shared::error::ApiError;
 use shared::http::{json_response, require_method};
@@ -77,6 +78,44 @@ pub struct Tracked {
     pub logged_today: Vec<Value>,
     pub referrals: u64,
     pub deal_value_cents: u64,
+    /// The member's active rules that plan with referrals.
+    #[serde(default)]
+    pub referral_rules: Vec<PlanningRule>,
+}
+
+/// A referral rule as the engine plans with it: referrals expected a month, their close rate,
+/// and what a referred deal is worth against a cold one.
+#[derive(Debug, Deserialize)]
+pub struct PlanningRule {
+    pub expected_referrals_per_month: Option<u64>,
+    pub referral_close_rate: Option<f64>,
+    pub referred_value_multiplier: Option<f64>,
+}
+
+impl PlanningRule {
+    /// The engine's rule over a goal of `kind`: the monthly count times the period's months.
+    /// A rule without a count or a close rate does not plan; a multiplier below 1 (the
+    /// database allows it, the engine does not) plans as 1.
+    fn for_period(&self, kind: PeriodKind) -> Option<ReferralRule> {
+        let months = match kind {
+            PeriodKind::Month => 1,
+            PeriodKind::Quarter => 3,
+            PeriodKind::Year => 12,
+        };
+        Some(ReferralRule {
+            expected_referrals: self.expected_referrals_per_month?.saturating_mul(months),
+            close_rate: Rate::from_decimal(self.referral_close_rate?)?,
+            value_multiplier: self
+                .referred_value_multiplier
+                .and_then(Multiplier::from_decimal)
+                .unwrap_or(Multiplier::ONE),
+        })
+    }
+}
+
+/// The engine's rules for a goal of `kind` from the member's rules.
+pub fn planning_rules(rules: &[PlanningRule], kind: PeriodKind) -> Vec<ReferralRule> {
+    rules.iter().filter_map(|rule| rule.for_period(kind)).take(MAX_REFERRAL_RULES).collect()
 }
 
 #[derive(Debug, Deserialize, Serialize)]
@@ -145,8 +184,7 @@ impl Tracked {
                 .map_err(|_| ApiError::internal())?,
             calendar: Calendar::new(&goal.working_weekdays, &goal.days_off)
                 .map_err(|_| ApiError::internal())?,
-            // As when the goal was set: the cold funnel alone (see `goals`).
-            referrals: Vec::new(),
+            referrals: planning_rules(&self.referral_rules, goal.period_kind),
         };
         goals::plan(&input).map_err(|_| ApiError::internal())
     }
@@ -164,8 +202,39 @@ impl Tracked {
     /// What the deals logged in the period earn the member: their value at the SIM's
     /// commission, in cents.
     pub fn income_logged_cents(&self) -> u64 {
-        let commission =
-            goals::Rate::from_decimal(self.sim.commission_rate).unwrap_or(goals::Rate::ONE);
+        let commission = Rate::from_decimal(self.sim.commission_rate).unwrap_or(Rate::ONE);
         goals::income_per_deal(self.deal_value_cents, commission)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_plans_its_monthly_referrals_over_the_goals_months() {
+        let rule = |expected, rate, multiplier| PlanningRule {
+            expected_referrals_per_month: expected,
+            referral_close_rate: rate,
+            referred_value_multiplier: multiplier,
+        };
+        let planned = planning_rules(
+            &[
+                rule(Some(2), Some(0.5), Some(1.25)),
+                rule(None, Some(0.5), None),
+                rule(Some(2), None, Some(2.0)),
+                rule(Some(3), Some(0.4), Some(0.5)),
+            ],
+            PeriodKind::Quarter,
+        );
+        assert_eq!(planned.len(), 2, "rules without a count or a close rate do not plan");
+        assert_eq!(planned[0].expected_referrals, 6);
+        assert_eq!(planned[0].value_multiplier, Multiplier::from_decimal(1.25).unwrap());
+        assert_eq!(
+            (planned[1].expected_referrals, planned[1].value_multiplier),
+            (9, Multiplier::ONE)
+        );
+        let many: Vec<PlanningRule> = (0..30).map(|_| rule(Some(1), Some(1.0), None)).collect();
+        assert_eq!(planning_rules(&many, PeriodKind::Year).len(), MAX_REFERRAL_RULES);
     }
 }

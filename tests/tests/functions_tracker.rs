@@ -396,3 +396,29 @@ async fn progress_and_today_follow_what_is_logged_and_back_dated() {
         .await
         .error(405, "method_not_allowed");
 }
+
+#[tokio::test]
+async fn referral_rules_that_plan_lower_the_cold_funnel_of_the_goal_and_its_progress() {
+    let world = World::new().await;
+    let (_, month) = today_and_month_start(&world).await;
+    // 2 referrals a month closing 1 in 2: one referred deal of 700 000 cents, half the target of
+    // 1 400 000; the cold funnel needs 1 deal: 2 listings, ceil(2 / 0.35) = 6 appointments, 60
+    // calls.
+    let rule = json!({"name": "Past clients", "referral_close_rate": 0.5,
+                      "expected_referrals_per_month": 2});
+    world.call(world.rep, "POST", "referral-rules", Some(rule)).await.ok(201);
+    let body = goal_body(&world, &month, 1_400_000);
+    let set = world.call(world.rep, "PUT", "goals", Some(body)).await.ok(200);
+    assert_eq!(set["plan"]["totals"], json!([60, 6, 2, 1]), "{set}");
+    assert_eq!(set["plan"]["referrals"]["covered_cents"], 700_000);
+    let progress = world.call(world.rep, "GET", "goals-progress", None).await.ok(200);
+    let plan = &progress["goals"][0]["plan"];
+    assert_eq!(
+        (&plan["totals"], &plan["referrals"]["referred_deals"]),
+        (&json!([60, 6, 2, 1]), &json!(1))
+    );
+    // The manager asks for the rep's goal by its id alone: RLS decides they may see it.
+    let by_id = format!("goals-progress?goal_id={}", set["goal"]["id"].as_str().unwrap());
+    let managed = world.call(world.manager, "GET", &by_id, None).await.ok(200);
+    assert_eq!(managed["goals"][0]["plan"]["totals"], json!([60, 6, 2, 1]));
+}

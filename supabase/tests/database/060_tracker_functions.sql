@@ -2,7 +2,7 @@
 -- edit gets 42501), goal_tracking (current goals with per-day actuals per stage, under RLS) and
 -- the activity-goal check (an activity counts only towards its owner's goal, inside its period).
 begin;
-select plan(27);
+select plan(31);
 select tests.create_world();
 select tests.create_member_data();
 
@@ -68,8 +68,20 @@ select is(public.goal_tracking(p_goal_id => tests.id('goal_rep')) -> 0 -> 'actua
   '[{"day": "2026-03-01", "counts": [30, 2, 0]}, {"day": "2026-03-05", "counts": [0, 0, 1]}]'::jsonb,
   'goal_tracking: per-day actuals per stage');
 select is((public.goal_tracking(p_goal_id => tests.id('goal_rep')) -> 0) - '{goal,sim,actuals,logged_today,today}'::text[],
-  '{"referrals": 3, "deal_value_cents": 40000000}'::jsonb, 'goal_tracking: referrals and deal value over the period');
+  '{"referrals": 3, "deal_value_cents": 40000000, "referral_rules": []}'::jsonb,
+  'goal_tracking: referrals and deal value over the period; a rule without an expected count does not plan');
 select tests.clear_authentication();
+update public.referral_rules set expected_referrals_per_month = 4 where id = tests.id('rule_rep');
+select is(tests.seen(persona, format($$select (public.goal_tracking(p_goal_id => %L) -> 0 -> 'referral_rules')::text$$, tests.id('goal_rep'))),
+  expected, format('goal_tracking: %s sees the rep''s planning rules as %s', persona, expected))
+  from (values
+    ('rep', array['[{"referral_close_rate": 0.40000, "referred_value_multiplier": null, "expected_referrals_per_month": 4}]']),
+    ('team_manager', array['[{"referral_close_rate": 0.40000, "referred_value_multiplier": null, "expected_referrals_per_month": 4}]']),
+    ('other', '{NULL}'::text[])
+  ) v(persona, expected);
+update public.referral_rules set active = false where id = tests.id('rule_rep');
+select is(tests.seen('rep', format($$select (public.goal_tracking(p_goal_id => %L) -> 0 -> 'referral_rules')::text$$, tests.id('goal_rep'))),
+  array['[]'], 'goal_tracking: an inactive rule does not plan');
 
 -- A goal for this month is current; without p_goal_id only current goals come back.
 insert into public.goals (user_id, sim_id, income_target_cents, period_kind, period_start, time_zone)
