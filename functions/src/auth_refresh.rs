@@ -1,7 +1,7 @@
 //! `auth-refresh` (POST): a new session for the refresh cookie. Supabase Auth rotates the
 //! refresh token; the new pair goes back as cookies with a fresh `session_context` (so a
-//! session refused since sign-in ends here). A spent, unknown or missing refresh token is a 401
-//! `invalid_refresh_token` that clears the cookies; reusing a spent one past GoTrue's reuse
+//! session refused since sign-in ends here: 403 with the reason, cookies cleared). A spent,
+//! unknown or missing refresh token is a 401 `invalid_refresh_token` that clears the cookies; reusing a spent one past GoTrue's reuse
 //! interval also revokes the whole session (its reuse detection).
 
 use bytes::Bytes;
@@ -19,23 +19,30 @@ pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes
     let settings = &ctx.config.session;
     let Some(refresh_token) = cookies::read(request.headers(), cookies::refresh_name(settings))
     else {
-        return Ok(invalid_refresh_token(ctx));
+        return Ok(ended(ctx, invalid_refresh_token()));
     };
     match gotrue::refresh_grant(ctx, refresh_token).await {
-        Ok(new_session) => session::open(ctx, new_session).await,
-        Err(GrantError::Refused(_)) => Ok(invalid_refresh_token(ctx)),
+        Ok(new_session) => match session::open(ctx, new_session).await {
+            // The plan refused the new session, which is revoked: the cookies are worthless.
+            Err(refusal) if refusal.status == StatusCode::FORBIDDEN => Ok(ended(ctx, refusal)),
+            answer => answer,
+        },
+        Err(GrantError::Refused(_)) => Ok(ended(ctx, invalid_refresh_token())),
         Err(GrantError::Failed(error)) => Err(error),
     }
 }
 
-/// The 401 that also deletes both cookies: the session is over.
-fn invalid_refresh_token(ctx: &Ctx) -> Response<Bytes> {
-    let mut response = ApiError::new(
+fn invalid_refresh_token() -> ApiError {
+    ApiError::new(
         StatusCode::UNAUTHORIZED,
         "invalid_refresh_token",
         "the session has ended; sign in again",
     )
-    .into_response();
+}
+
+/// `error`'s answer, deleting both cookies: the session is over.
+fn ended(ctx: &Ctx, error: ApiError) -> Response<Bytes> {
+    let mut response = error.into_response();
     cookies::clear_session(&mut response, &ctx.config.session);
     response
 }

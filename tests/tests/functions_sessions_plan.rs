@@ -257,8 +257,11 @@ async fn a_member_of_a_suspended_org_is_refused_and_the_new_session_revoked() {
     let response = session_with_cookie(&browser, &cookie(&before, ACCESS).value).await;
     assert_eq!(error_of(response).await.1, "org_suspended");
     let response = refresh_with_cookie(&browser, &cookie(&before, REFRESH).value).await;
-    assert!(set_cookies(&response).is_empty());
+    let cleared = set_cookies(&response);
     assert_eq!(error_of(response).await.1, "org_suspended");
+    for name in [ACCESS, REFRESH] {
+        assert_eq!(cookie(&cleared, name).attribute("Max-Age"), Some("0"), "{name}");
+    }
 }
 
 #[tokio::test]
