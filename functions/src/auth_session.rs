@@ -2,10 +2,10 @@
 //! evaluated again now: an org suspended since sign-in gets its 403 here. Cookie or bearer.
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response};
 use shared::auth;
 use shared::error::ApiError;
-use shared::http::{json_response, require_method};
+use shared::http::require_method;
 use shared::runtime::Ctx;
 use shared::session::context;
 
@@ -15,7 +15,7 @@ pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes
     let context = context::fetch(ctx, &caller).await?;
     match context.refusal() {
         Some(refusal) => Err(refusal),
-        None => Ok(json_response(StatusCode::OK, &context.body)),
+        None => Ok(context.into_response()),
     }
 }
 

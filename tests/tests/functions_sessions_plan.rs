@@ -20,8 +20,10 @@ async fn signed_in(browser: &Browser, email: &str) -> (Value, Vec<SetCookie>) {
     let response = browser.login(email, PASSWORD).await;
     let cookies = set_cookies(&response);
     let status = response.status();
+    let cache = response.headers().get("cache-control").cloned();
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, 200, "{email}: {body}");
+    assert_eq!(cache.unwrap(), "no-store", "no shared cache keeps a user's context");
     (body, cookies)
 }
 

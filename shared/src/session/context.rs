@@ -2,12 +2,14 @@
 //! resolved flags) and the plan's verdict on their access, computed by Postgres and read with
 //! the user's own token. The body goes to the frontend as is; only `access` is read here.
 
-use http::StatusCode;
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::http::json_response;
 use crate::postgrest::{self, Postgrest};
 use crate::runtime::Ctx;
 
@@ -40,6 +42,14 @@ pub enum AccessMode {
 }
 
 impl SessionContext {
+    /// The 200 answer with the context: `Cache-Control: no-store`, since it describes one user
+    /// and no shared cache may keep it.
+    pub fn into_response(self) -> Response<Bytes> {
+        let mut response = json_response(StatusCode::OK, &self.body);
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+
     /// The error a refused session answers with: 403 and the reason as its code.
     pub fn refusal(&self) -> Option<ApiError> {
         (self.access.mode == AccessMode::Refused).then(|| {
@@ -124,6 +134,8 @@ pub(crate) mod tests {
         assert_eq!(context.access.reason.as_deref(), Some("payment_required"));
         assert_eq!(context.body["role"], "rep");
         assert!(context.refusal().is_none());
+        let response = context.into_response();
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
     }
 
     #[test]

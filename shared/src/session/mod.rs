@@ -17,12 +17,11 @@ pub mod csrf;
 pub mod gotrue;
 
 use bytes::Bytes;
-use http::{Response, StatusCode};
+use http::Response;
 use serde_json::json;
 
 use crate::auth;
 use crate::error::ApiError;
-use crate::http::json_response;
 use crate::runtime::{ConfigError, Ctx};
 
 /// How sessions are kept, from `SESSION_COOKIE_SECURE`, `SESSION_REFRESH_MAX_AGE` and
@@ -107,14 +106,14 @@ pub async fn open(ctx: &Ctx, session: gotrue::Session) -> Result<Response<Bytes>
         ctx.log.info("session_refused", json!({ "user_id": caller.user_id, "code": refusal.code }));
         return Err(refusal);
     }
-    let mut response = json_response(StatusCode::OK, &context.body);
+    let mut response = context.into_response();
     cookies::set_session(&mut response, &session, &ctx.config.session)?;
     Ok(response)
 }
 
 #[cfg(test)]
 mod tests {
-    use http::header;
+    use http::{StatusCode, header};
     use serde_json::Value;
 
     use super::*;
@@ -164,6 +163,7 @@ mod tests {
         let session = fresh_session();
         let response = block_on(open(&ctx, session.clone())).unwrap();
         assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
         let body = String::from_utf8(response.body().to_vec()).unwrap();
         assert!(!body.contains(&session.access_token) && !body.contains(&session.refresh_token));
         let body: Value = serde_json::from_str(&body).unwrap();
