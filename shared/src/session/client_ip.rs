@@ -11,11 +11,12 @@ use http::HeaderMap;
 
 use super::SessionSettings;
 
-/// The caller's address as the configured header states it, canonical, or `None`.
+/// The caller's address as the configured header states it, once it parses as an IP address
+/// (Postgres stores it canonical), or `None`.
 pub fn client_ip(headers: &HeaderMap, settings: &SessionSettings) -> Option<String> {
     let value = headers.get(settings.client_ip_header.as_str())?.to_str().ok()?;
     let last_hop = value.rsplit(',').next()?.trim();
-    last_hop.parse::<IpAddr>().ok().map(|address| address.to_string())
+    last_hop.parse::<IpAddr>().is_ok().then(|| last_hop.to_owned())
 }
 
 #[cfg(test)]
@@ -42,7 +43,7 @@ mod tests {
             Some("203.0.113.7")
         );
         assert_eq!(
-            ip("cf-connecting-ip", "2001:DB8:0:0::1", "cf-connecting-ip").as_deref(),
+            ip("cf-connecting-ip", "2001:db8::1", "cf-connecting-ip").as_deref(),
             Some("2001:db8::1")
         );
     }
