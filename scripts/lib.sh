@@ -61,6 +61,16 @@ npm_ensure() {
   echo "$want" >"$stamp"
 }
 
+# localstripe VERSION in the venv .local/localstripe (from PyPI) unless that version is there.
+LOCALSTRIPE_VENV="$LOCAL/localstripe"
+localstripe_ensure() {
+  local version="$1" pip="$LOCALSTRIPE_VENV/bin/pip"
+  [[ -x "$pip" ]] && "$pip" show localstripe 2>/dev/null | grep -qx "Version: $version" && return 0
+  log "installing localstripe $version"
+  [[ -x "$pip" ]] || python3 -m venv "$LOCALSTRIPE_VENV"
+  "$pip" install --quiet --disable-pip-version-check "localstripe==$version"
+}
+
 # Starts the private cluster under .local/pg when no server answers where pg_server points.
 ensure_postgres() {
   local server host port

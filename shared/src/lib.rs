@@ -3,6 +3,7 @@
 //! [`runtime::HttpClient`] port that each host implements.
 
 pub mod auth;
+pub mod billing;
 pub mod cors;
 pub mod domain;
 pub mod error;
