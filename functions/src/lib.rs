@@ -8,6 +8,7 @@ mod auth_login;
 mod auth_logout;
 mod auth_refresh;
 mod auth_session;
+mod flags;
 mod goals;
 mod goals_calculate;
 mod goals_progress;
@@ -40,6 +41,7 @@ pub const NAMES: &[&str] = &[
     "auth-refresh",
     "auth-logout",
     "auth-session",
+    "flags",
 ];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
@@ -98,6 +100,7 @@ async fn route(
         "auth-refresh" => auth_refresh::handle(request, ctx).await,
         "auth-logout" => auth_logout::handle(request, ctx).await,
         "auth-session" => auth_session::handle(request, ctx).await,
+        "flags" => flags::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }

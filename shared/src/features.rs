@@ -4,7 +4,7 @@
 
 use http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::error::ApiError;
 use crate::postgrest::{Postgrest, send_json};
@@ -19,11 +19,24 @@ struct Flag {
     value: Value,
 }
 
+/// Every feature and its value for the caller of `client`, in one round trip.
+async fn fetch(ctx: &Ctx, client: &Postgrest) -> Result<Vec<Flag>, ApiError> {
+    send_json(ctx, client.rpc("resolved_feature_flags", &json!({}))?).await
+}
+
+/// The caller's resolved flags as the frontend's store loads them: feature key to value.
+pub async fn resolved(ctx: &Ctx, client: &Postgrest) -> Result<Map<String, Value>, ApiError> {
+    Ok(by_key(fetch(ctx, client).await?))
+}
+
+fn by_key(flags: Vec<Flag>) -> Map<String, Value> {
+    flags.into_iter().map(|flag| (flag.key, flag.value)).collect()
+}
+
 /// Ok when `feature` resolves to `true` for the caller of `client`, else a 403
 /// `feature_disabled`.
 pub async fn require(ctx: &Ctx, client: &Postgrest, feature: &str) -> Result<(), ApiError> {
-    let flags: Vec<Flag> =
-        send_json(ctx, client.rpc("resolved_feature_flags", &json!({}))?).await?;
+    let flags = fetch(ctx, client).await?;
     if is_on(&flags, feature) { Ok(()) } else { Err(disabled(feature)) }
 }
 
@@ -59,6 +72,17 @@ mod tests {
         assert!(!is_on(&list, "what_if"));
         assert!(!is_on(&list, "voice_ai"), "a string is not a switched-on flag");
         assert!(!is_on(&list, "messaging"), "an unknown feature is off");
+    }
+
+    #[test]
+    fn the_resolved_set_maps_every_feature_to_its_value_as_the_database_sent_it() {
+        let list = flags(json!([
+            {"key": "csv_export", "value": true},
+            {"key": "what_if", "value": false},
+            {"key": "seats_hint", "value": {"max": 5}},
+        ]));
+        let expected = json!({"csv_export": true, "what_if": false, "seats_hint": {"max": 5}});
+        assert_eq!(Value::Object(by_key(list)), expected);
     }
 
     #[test]

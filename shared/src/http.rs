@@ -109,6 +109,13 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Byte
     }
 }
 
+/// A 200 JSON response about one user that no shared cache may keep (`Cache-Control: no-store`).
+pub fn private_json_response(body: &impl Serialize) -> Response<Bytes> {
+    let mut response = json_response(StatusCode::OK, body);
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;

@@ -175,7 +175,7 @@ async fn tracks_activities_through_postgrest_like_native(base: &str) {
 
 /// `scenarios` asks PostgREST, as the caller, for the `what_if` flag from inside the host: this
 /// token's user belongs to no organization, so the feature is off (403 `feature_disabled`), and
-/// their list is empty.
+/// their list is empty; `flags` answers that user's resolved set like the native host.
 async fn simulates_scenarios_like_native(base: &str) {
     const PATH: &str = "/functions/v1/scenarios";
     let goal = |target: u64| {
@@ -187,7 +187,9 @@ async fn simulates_scenarios_like_native(base: &str) {
     let body = json!({"real": goal(1_000_000), "changed": goal(2_000_000)}).to_string();
     let bad = json!({"real": goal(1), "changed": {"income_target_cents": -1}}).to_string();
     let list = Call { token: Some(valid.clone()), ..Call::get(PATH) };
+    let flags = Call { token: Some(valid.clone()), ..Call::get("/functions/v1/flags") };
     for request in [
+        flags,
         Call::post(PATH, body.clone(), Some(&valid)),
         Call::post(PATH, body.clone(), None),
         Call::post(PATH, bad, Some(&valid)),

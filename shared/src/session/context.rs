@@ -3,13 +3,13 @@
 //! the user's own token. The body goes to the frontend as is; only `access` is read here.
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, header};
+use http::{Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::http::json_response;
+use crate::http::private_json_response;
 use crate::postgrest::{self, Postgrest};
 use crate::runtime::Ctx;
 
@@ -45,9 +45,7 @@ impl SessionContext {
     /// The 200 answer with the context: `Cache-Control: no-store`, since it describes one user
     /// and no shared cache may keep it.
     pub fn into_response(self) -> Response<Bytes> {
-        let mut response = json_response(StatusCode::OK, &self.body);
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
+        private_json_response(&self.body)
     }
 
     /// The error a refused session answers with: 403 and the reason as its code.
@@ -98,6 +96,8 @@ fn keys_of(body: &Value) -> Vec<&str> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use http::header;
+
     use crate::auth::jwt::tests::{hs256, user_claims};
     use crate::runtime::tests::{SECRET, ScriptedHttp, ctx_with};
     use crate::session::gotrue::tests::answer;
