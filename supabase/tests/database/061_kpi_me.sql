@@ -1,7 +1,7 @@
 -- KPI read model: the organization's alert thresholds (every persona's access) and kpi_me (a
 -- member sees themselves, a manager those they manage, anyone else nothing; each alert rule).
 begin;
-select plan(34);
+select plan(46);
 select tests.create_world();
 select tests.create_member_data();
 
@@ -89,6 +89,29 @@ select is(tests.seen('rep', $$select (kpi_me(from_day, today) -> 'idle_working_d
 insert into public.activities (user_id, type, occurred_on) select tests.id('rep'), 'call', today from this_month;
 select is(tests.seen('rep', $$select (kpi_me(from_day, today) -> 'last_active_on')::text from this_month$$),
   (select array[to_jsonb(today - 3)::text] from this_month), 'kpi_me: today, not over yet, is not counted as last active');
+
+-- ## kpi_me_period: named periods around the member's local today (profile time zone)
+update public.profiles set time_zone = 'Pacific/Kiritimati' where id = tests.id('rep');
+select is(tests.seen('rep', format($$select (kpi_me_period(%L) ->> 'from') || ' ' || (kpi_me_period(%L) ->> 'to')$$, period, period)),
+  array[expected], format('kpi_me_period: %s is %s in the member''s time zone', period, expected))
+  from (select period, to_char(date_trunc(period, local.day), 'YYYY-MM-DD') || ' ' ||
+                       to_char((date_trunc(period, local.day) + length)::date - 1, 'YYYY-MM-DD') as expected
+          from (values ('day', interval '1 day'), ('week', interval '7 days'), ('month', interval '1 month'),
+                       ('quarter', interval '3 months'), ('year', interval '1 year')) p(period, length),
+               (select (now() at time zone 'Pacific/Kiritimati')::date as day) local) v;
+select is(tests.seen('rep', $$select kpi_me_period('custom', p_from => '2026-03-01', p_to => '2026-03-31') -> 'stages' -> 0 ->> 'actual'$$),
+  array['20'], 'kpi_me_period: a custom range is answered as kpi_me answers it');
+select is(tests.try_as('rep', statement), expected, format('kpi_me_period: %s is refused', statement))
+  from (values
+    ($$select kpi_me_period('fortnight')$$, '22023 the period is day, week, month, quarter, year or custom'),
+    ($$select kpi_me_period('custom', p_from => '2026-03-31', p_to => '2026-03-01')$$, '22023 a custom period needs from <= to, at most 366 days apart'),
+    ($$select kpi_me_period('custom', p_from => '2025-01-01', p_to => '2026-03-01')$$, '22023 a custom period needs from <= to, at most 366 days apart'),
+    ($$select kpi_me_period('month', p_from => '2026-03-01')$$, '22023 from and to are for a custom period only')
+  ) v(statement, expected);
+select is(tests.seen('other', format($$select kpi_me_period('month', %L)::text$$, tests.id('rep'))),
+  '{NULL}', 'kpi_me_period: another organization''s member is nothing');
+select is(tests.try_as('anon', $$select kpi_me_period('month')$$),
+  '42501 permission denied for function kpi_me_period', 'kpi_me_period: anon may not call it');
 
 select * from finish();
 rollback;
