@@ -4,6 +4,7 @@
 
 mod activities;
 mod activities_today;
+mod admin_flags;
 mod auth_login;
 mod auth_logout;
 mod auth_refresh;
@@ -42,6 +43,7 @@ pub const NAMES: &[&str] = &[
     "auth-logout",
     "auth-session",
     "flags",
+    "admin-flags",
 ];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
@@ -101,6 +103,7 @@ async fn route(
         "auth-logout" => auth_logout::handle(request, ctx).await,
         "auth-session" => auth_session::handle(request, ctx).await,
         "flags" => flags::handle(request, ctx).await,
+        "admin-flags" => admin_flags::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }

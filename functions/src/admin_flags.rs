@@ -1,0 +1,123 @@
+//! `admin-flags` (PUT): a platform admin sets a flag for everyone (`global`), one organization
+//! (`org`) or one user (`user`), or removes it with `"value": null`. The call reaches PostgREST
+//! with the admin's own token: `admin_set_flag()` checks the caller (platform admin, not a
+//! read-only or impersonation session) and the feature_flags trigger audits the change in the
+//! same transaction, so no service-role key is involved.
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use shared::auth;
+use shared::error::ApiError;
+use shared::http::{json_response, present, read_json, require_method};
+use shared::postgrest::{Postgrest, send_json};
+use shared::runtime::Ctx;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Scope {
+    Global,
+    Org,
+    User,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    key: String,
+    scope: Scope,
+    /// The organization (scope `org`) or user (scope `user`); none for `global`.
+    #[serde(default)]
+    target_id: Option<Uuid>,
+    /// The new value, or `null` to remove the flag; required either way.
+    #[serde(deserialize_with = "present")]
+    value: Option<Option<Value>>,
+}
+
+/// The arguments of `admin_set_flag()`, named as in SQL.
+#[derive(Serialize)]
+struct Arguments<'a> {
+    feature: &'a str,
+    flag_scope: Scope,
+    target: Option<Uuid>,
+    flag_value: Option<&'a Value>,
+}
+
+pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes>, ApiError> {
+    require_method(&request, Method::PUT)?;
+    let caller = auth::authenticate(&request, ctx).await?;
+    let body: Body = read_json(&request)?;
+    let arguments = arguments(&body)?;
+    let client = Postgrest::as_caller(&ctx.config, &caller);
+    let changed: Value = send_json(ctx, client.rpc("admin_set_flag", &arguments)?).await?;
+    Ok(json_response(StatusCode::OK, &changed))
+}
+
+/// The RPC's arguments, once the target fits the scope (the database checks again).
+fn arguments(body: &Body) -> Result<Arguments<'_>, ApiError> {
+    match (body.scope, body.target_id) {
+        (Scope::Global, Some(_)) => {
+            return Err(ApiError::validation("target_id", "a global flag takes no target"));
+        }
+        (Scope::Org | Scope::User, None) => {
+            return Err(ApiError::validation("target_id", "an org or user flag needs its target"));
+        }
+        _ => {}
+    }
+    Ok(Arguments {
+        feature: &body.key,
+        flag_scope: body.scope,
+        target: body.target_id,
+        flag_value: body.value.as_ref().and_then(Option::as_ref),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::tests::{assert_names, call_as_user};
+
+    fn body(json: Value) -> Body {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn the_target_must_fit_the_scope() {
+        let global = body(
+            json!({"key": "what_if", "scope": "global", "target_id": Uuid::nil(), "value": true}),
+        );
+        assert!(arguments(&global).is_err());
+        let org = body(json!({"key": "what_if", "scope": "org", "value": true}));
+        assert!(arguments(&org).is_err());
+        let user = body(
+            json!({"key": "what_if", "scope": "user", "target_id": Uuid::nil(), "value": false}),
+        );
+        let fitted = arguments(&user).unwrap();
+        assert_eq!((fitted.target, fitted.flag_value), (Some(Uuid::nil()), Some(&json!(false))));
+    }
+
+    #[test]
+    fn a_null_value_removes_and_a_missing_one_is_refused() {
+        let remove = body(json!({"key": "what_if", "scope": "global", "value": null}));
+        assert_eq!(arguments(&remove).unwrap().flag_value, None);
+        let answer =
+            call_as_user("admin-flags", "PUT", "", &json!({"key": "what_if", "scope": "global"}));
+        assert_names(&answer, "body");
+    }
+
+    #[test]
+    fn bad_bodies_name_their_field_before_any_database_call() {
+        let put = |body: Value| call_as_user("admin-flags", "PUT", "", &body);
+        assert_names(&put(json!({"key": "what_if", "scope": "everyone", "value": true})), "scope");
+        assert_names(&put(json!({"key": "what_if", "scope": "org", "value": true})), "target_id");
+        assert_names(
+            &put(json!({"key": "what_if", "scope": "org", "target_id": "7", "value": true})),
+            "target_id",
+        );
+        assert_eq!(call_as_user("admin-flags", "GET", "", &Value::Null).0, 405);
+    }
+}
