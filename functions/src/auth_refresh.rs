@@ -40,7 +40,7 @@ fn invalid_refresh_token() -> ApiError {
     )
 }
 
-/// `error`'s answer, deleting both cookies: the session is over.
+/// `error`'s answer, deleting the session cookies: the session is over.
 fn ended(ctx: &Ctx, error: ApiError) -> Response<Bytes> {
     let mut response = error.into_response();
     cookies::clear_session(&mut response, &ctx.config.session);
@@ -67,7 +67,7 @@ mod tests {
             (401, Some("invalid_refresh_token"))
         );
         let cleared: Vec<_> = response.headers().get_all(header::SET_COOKIE).iter().collect();
-        assert_eq!(cleared.len(), 2);
+        assert_eq!(cleared.len(), 3);
         assert!(cleared.iter().all(|c| c.to_str().unwrap().contains("Max-Age=0")));
     }
 

@@ -13,7 +13,8 @@ use auth_support::{PASSWORD, fresh_email};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sessions_support::{
-    ACCESS, Browser, REFRESH, REFRESH_PATH, cookie, error_of, fresh_address, set_cookies,
+    ACCESS, Browser, REFRESH, REFRESH_PATHS, SetCookie, cookie_at, error_of, fresh_address,
+    set_cookies,
 };
 
 fn plan_body() -> Value {
@@ -117,23 +118,49 @@ async fn logout_by_cookie_revokes_the_session_and_clears_both_cookies() {
     let response =
         browser.with_cookie(Method::POST, "auth-logout", &format!("{ACCESS}={access}")).await;
     assert_eq!(response.status(), 204);
-    let cookies = set_cookies(&response);
-    for (name, path) in [(ACCESS, "/"), (REFRESH, REFRESH_PATH)] {
-        let cleared = cookie(&cookies, name);
-        assert_eq!(cleared.value, "");
-        assert_eq!(cleared.attribute("Max-Age"), Some("0"), "{name}");
-        assert_eq!(cleared.attribute("Path"), Some(path), "{name}");
-        assert!(
-            cleared.has("HttpOnly") && cleared.has("Secure") && cleared.has("SameSite=Lax"),
-            "{name}"
-        );
-    }
+    assert_every_cookie_cleared(&set_cookies(&response));
     assert!(!browser.alive(&access).await, "the old access token's session is gone");
     assert_eq!(
         browser.auth.refresh(&refresh).await.status(),
         400,
         "its refresh token died with it"
     );
+}
+
+/// The answer deletes the access cookie and the refresh cookie at each of its paths.
+fn assert_every_cookie_cleared(cookies: &[SetCookie]) {
+    assert_eq!(cookies.len(), 3, "{cookies:?}");
+    let every = [(ACCESS, "/")].into_iter().chain(REFRESH_PATHS.map(|path| (REFRESH, path)));
+    for (name, path) in every {
+        let cleared = cookie_at(cookies, name, path);
+        assert_eq!(cleared.value, "");
+        assert_eq!(cleared.attribute("Max-Age"), Some("0"), "{name} {path}");
+        assert!(
+            cleared.has("HttpOnly") && cleared.has("Secure") && cleared.has("SameSite=Lax"),
+            "{name} {path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn logout_with_an_expired_access_cookie_revokes_the_session_by_its_refresh_cookie() {
+    let browser = Browser::new();
+    let (email, user) = browser.new_user("logout-expired").await;
+    let (_, refresh) = browser.grant(&email).await;
+    let expired = browser.auth.sign(&json!({"sub": user, "aud": "authenticated",
+                                            "role": "authenticated", "exp": 1_000_000_000u64}));
+    let cookies = format!("{ACCESS}={expired}; {REFRESH}={refresh}");
+    let response = browser.with_cookie(Method::POST, "auth-logout", &cookies).await;
+    assert_eq!(response.status(), 204);
+    assert_every_cookie_cleared(&set_cookies(&response));
+    let response =
+        browser.with_cookie(Method::POST, "auth-refresh", &format!("{REFRESH}={refresh}")).await;
+    assert_eq!(error_of(response).await.1, "invalid_refresh_token", "the session is dead");
+
+    // Logging out again, with nothing left to revoke, still clears the cookies.
+    let response = browser.with_cookie(Method::POST, "auth-logout", &cookies).await;
+    assert_eq!(response.status(), 204);
+    assert_every_cookie_cleared(&set_cookies(&response));
 }
 
 #[tokio::test]

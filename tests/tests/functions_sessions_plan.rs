@@ -9,7 +9,7 @@ mod support;
 use reqwest::Method;
 use serde_json::Value;
 use sessions_support::{
-    ACCESS, Browser, REFRESH, REFRESH_PATH, SetCookie, cookie, error_of, set_cookies,
+    ACCESS, Browser, REFRESH, REFRESH_PATHS, SetCookie, cookie, cookie_at, error_of, set_cookies,
 };
 use uuid::Uuid;
 
@@ -40,17 +40,19 @@ async fn login_sets_both_cookies_with_every_attribute_and_answers_the_context_wi
     let browser = Browser::new();
     let (email, user_id) = browser.new_user("login").await;
     let (body, cookies) = signed_in(&browser, &email).await;
-    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert_eq!(cookies.len(), 3, "{cookies:?}");
 
     let access = cookie(&cookies, ACCESS);
     let claims = browser.auth.claims(&access.value);
     let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
     assert_eq!(access.attribute("Max-Age"), Some(lifetime.to_string().as_str()));
     assert_eq!(access.attribute("Path"), Some("/"));
-    let refresh = cookie(&cookies, REFRESH);
-    assert_eq!(refresh.attribute("Max-Age"), Some("2592000"));
-    assert_eq!(refresh.attribute("Path"), Some(REFRESH_PATH));
-    for set in [access, refresh] {
+    let [for_refresh, for_logout] = REFRESH_PATHS.map(|path| cookie_at(&cookies, REFRESH, path));
+    assert_eq!(for_refresh.value, for_logout.value, "one refresh token, two paths");
+    for set in [for_refresh, for_logout] {
+        assert_eq!(set.attribute("Max-Age"), Some("2592000"));
+    }
+    for set in [access, for_refresh, for_logout] {
         assert!(set.has("HttpOnly") && set.has("Secure") && set.has("SameSite=Lax"), "{set:?}");
         assert!(set.attribute("Domain").is_none(), "host-only: {set:?}");
     }
@@ -62,7 +64,7 @@ async fn login_sets_both_cookies_with_every_attribute_and_answers_the_context_wi
         assert!(body.get(key).is_some(), "{key} missing from {body}");
     }
     let text = body.to_string();
-    assert!(!text.contains(&access.value) && !text.contains(&refresh.value), "tokens leaked");
+    assert!(!text.contains(&access.value) && !text.contains(&for_refresh.value), "tokens leaked");
 
     // The cookie alone reads the session: the same context.
     let response = session_with_cookie(&browser, &access.value).await;
@@ -81,7 +83,10 @@ async fn refresh_rotates_the_cookies_and_a_reused_refresh_token_ends_the_session
         let cookies = set_cookies(&response);
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
-        (body, cookie(&cookies, ACCESS).value.clone(), cookie(&cookies, REFRESH).value.clone())
+        let [for_refresh, for_logout] =
+            REFRESH_PATHS.map(|path| cookie_at(&cookies, REFRESH, path).value.clone());
+        assert_eq!(for_refresh, for_logout, "both refresh cookies rotate");
+        (body, cookie(&cookies, ACCESS).value.clone(), for_refresh)
     };
     let (body, _, second_refresh) =
         rotated(refresh_with_cookie(&browser, &old_refresh).await).await;
@@ -289,7 +294,7 @@ async fn over_the_seat_limit_the_latest_member_is_refused_and_the_admin_gets_in_
         body["access"]["warnings"].as_array().unwrap().contains(&"seat_limit_exceeded".into()),
         "{body}"
     );
-    assert_eq!(cookies.len(), 2);
+    assert_eq!(cookies.len(), 3);
 }
 
 #[tokio::test]
@@ -302,7 +307,7 @@ async fn unpaid_past_grace_signs_in_read_only_and_in_grace_with_a_warning() {
     let (body, cookies) = signed_in(&browser, &email).await;
     assert_eq!(body["access"]["mode"], "read_only", "{body}");
     assert_eq!(body["access"]["reason"], "payment_required");
-    assert_eq!(cookies.len(), 2);
+    assert_eq!(cookies.len(), 3);
 
     let browser = Browser::new();
     let (email, user) = browser.new_user("grace").await;

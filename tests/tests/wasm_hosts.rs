@@ -327,8 +327,11 @@ async fn the_worker_refuses_sign_ins_like_the_native_host() {
 #[tokio::test]
 async fn the_worker_signs_in_and_reads_the_session_like_the_native_host() {
     let Some(base) = host("WORKERD_URL") else { return };
-    signs_in_and_reads_the_session_like_native(&base, &["__Host-sp-access", "__Secure-sp-refresh"])
-        .await;
+    signs_in_and_reads_the_session_like_native(
+        &base,
+        &["__Host-sp-access", "__Secure-sp-refresh", "__Secure-sp-refresh"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -399,8 +402,8 @@ async fn the_spin_component_refuses_sign_ins_like_the_native_host() {
 async fn the_spin_component_signs_in_and_reads_the_session_like_the_native_host() {
     let Some(base) = host("SPIN_URL") else { return };
     // `jco serve` hands the component's headers to Node as one object (its preview2-shim's
-    // `Object.fromEntries`), so of the two Set-Cookie headers only the last arrives; Spin keeps
-    // both. The session is then read with the access cookie of a native sign-in.
+    // `Object.fromEntries`), so of the three Set-Cookie headers only the last arrives; Spin keeps
+    // all. The session is then read with the access cookie of a native sign-in.
     signs_in_and_reads_the_session_like_native(&base, &["__Secure-sp-refresh"]).await;
 }
 

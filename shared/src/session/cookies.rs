@@ -4,11 +4,14 @@
 //! | cookie | holds | Path | Max-Age |
 //! |---|---|---|---|
 //! | `__Host-sp-access` | the access token | `/` | the token's lifetime |
-//! | `__Secure-sp-refresh` | the refresh token | [`REFRESH_PATH`] | `SESSION_REFRESH_MAX_AGE` |
+//! | `__Secure-sp-refresh` | the refresh token | each of [`REFRESH_PATHS`] | `SESSION_REFRESH_MAX_AGE` |
 //!
 //! `__Host-` makes the browser refuse the cookie unless it is Secure, host-only (no `Domain`)
-//! and `Path=/`, so a sibling subdomain cannot plant or shadow it; the refresh cookie is scoped to
-//! the one function that uses it, which `__Host-` forbids, so it takes `__Secure-`. With
+//! and `Path=/`, so a sibling subdomain cannot plant or shadow it. The refresh cookie is scoped
+//! to the two functions that spend it, which `__Host-` forbids, so it takes `__Secure-`: it is
+//! set twice, same name and value, once per path (a cookie has one Path), and set, rotated and
+//! cleared always as a pair. Logout needs it because the access cookie dies with its token: a
+//! browser that idled past the token's lifetime can still end its session. With
 //! `SESSION_COOKIE_SECURE=false` (local plain http only) both lose `Secure` and their prefix.
 //! Only the names of the configured mode are ever read.
 
@@ -20,8 +23,9 @@ use super::SessionSettings;
 use super::gotrue::Session;
 use crate::error::ApiError;
 
-/// The only path the browser sends the refresh cookie to: the function that spends it.
-pub const REFRESH_PATH: &str = "/functions/v1/auth-refresh";
+/// The only paths the browser sends the refresh cookie to: the functions that spend it
+/// (`auth-refresh` for a new session, `auth-logout` to revoke one whose access token expired).
+pub const REFRESH_PATHS: [&str; 2] = ["/functions/v1/auth-refresh", "/functions/v1/auth-logout"];
 
 const ACCESS: &str = "sp-access";
 const REFRESH: &str = "sp-refresh";
@@ -73,22 +77,28 @@ pub fn set_session(
         session.expires_in,
         settings,
     )?;
-    let refresh = set_cookie(
-        refresh_name(settings),
-        &session.refresh_token,
-        REFRESH_PATH,
-        settings.refresh_max_age,
-        settings,
-    )?;
+    let refresh = REFRESH_PATHS.map(|path| {
+        set_cookie(
+            refresh_name(settings),
+            &session.refresh_token,
+            path,
+            settings.refresh_max_age,
+            settings,
+        )
+    });
     let headers = response.headers_mut();
     headers.append(SET_COOKIE, access);
-    headers.append(SET_COOKIE, refresh);
+    for cookie in refresh {
+        headers.append(SET_COOKIE, cookie?);
+    }
     Ok(())
 }
 
-/// Adds cookies that delete both session cookies (same name, Path and prefix; `Max-Age=0`).
+/// Adds cookies that delete every session cookie (same name, Path and prefix; `Max-Age=0`).
 pub fn clear_session(response: &mut Response<Bytes>, settings: &SessionSettings) {
-    for (name, path) in [(access_name(settings), "/"), (refresh_name(settings), REFRESH_PATH)] {
+    let access = (access_name(settings), "/");
+    let refresh = REFRESH_PATHS.map(|path| (refresh_name(settings), path));
+    for (name, path) in [access].into_iter().chain(refresh) {
         if let Ok(value) = set_cookie(name, "", path, 0, settings) {
             response.headers_mut().append(SET_COOKIE, value);
         }
@@ -138,7 +148,7 @@ mod tests {
     }
 
     #[test]
-    fn a_session_sets_a_host_only_access_cookie_and_a_path_scoped_refresh_cookie() {
+    fn a_session_sets_a_host_only_access_cookie_and_the_refresh_cookie_for_refresh_and_logout() {
         let mut response = Response::new(Bytes::new());
         set_session(&mut response, &session(), &secure()).unwrap();
         assert_eq!(
@@ -146,6 +156,7 @@ mod tests {
             [
                 "__Host-sp-access=eyJh.eyJz.c2ln; Max-Age=3600; Path=/; HttpOnly; Secure; SameSite=Lax",
                 "__Secure-sp-refresh=r3fr3sh; Max-Age=2592000; Path=/functions/v1/auth-refresh; HttpOnly; Secure; SameSite=Lax",
+                "__Secure-sp-refresh=r3fr3sh; Max-Age=2592000; Path=/functions/v1/auth-logout; HttpOnly; Secure; SameSite=Lax",
             ]
         );
     }
@@ -160,10 +171,11 @@ mod tests {
             "sp-access=eyJh.eyJz.c2ln; Max-Age=3600; Path=/; HttpOnly; SameSite=Lax"
         );
         assert!(cookies[1].starts_with("sp-refresh=r3fr3sh; Max-Age=2592000; Path=/functions/v1/auth-refresh; HttpOnly; SameSite=Lax"));
+        assert!(cookies[2].starts_with("sp-refresh=r3fr3sh; Max-Age=2592000; Path=/functions/v1/auth-logout; HttpOnly; SameSite=Lax"));
     }
 
     #[test]
-    fn clearing_expires_both_cookies_with_their_own_path_and_prefix() {
+    fn clearing_expires_every_cookie_with_its_own_path_and_prefix() {
         for (settings, access, refresh) in [
             (secure(), "__Host-sp-access", "__Secure-sp-refresh"),
             (plain_http(), "sp-access", "sp-refresh"),
@@ -172,9 +184,12 @@ mod tests {
             clear_session(&mut response, &settings);
             let cookies = set_cookies(&response);
             assert!(cookies[0].starts_with(&format!("{access}=; Max-Age=0; Path=/; HttpOnly")));
-            assert!(cookies[1].starts_with(&format!(
-                "{refresh}=; Max-Age=0; Path=/functions/v1/auth-refresh; HttpOnly"
-            )));
+            assert_eq!(cookies.len(), 3);
+            for (cookie, path) in cookies[1..].iter().zip(REFRESH_PATHS) {
+                assert!(
+                    cookie.starts_with(&format!("{refresh}=; Max-Age=0; Path={path}; HttpOnly"))
+                );
+            }
         }
     }
 

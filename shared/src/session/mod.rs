@@ -168,7 +168,7 @@ mod tests {
         assert!(!body.contains(&session.access_token) && !body.contains(&session.refresh_token));
         let body: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(body["access"]["mode"], "full");
-        assert_eq!(response.headers().get_all(header::SET_COOKIE).iter().count(), 2);
+        assert_eq!(response.headers().get_all(header::SET_COOKIE).iter().count(), 3);
         let sent = http.sent.borrow();
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].uri().path(), "/rest/v1/rpc/session_context");

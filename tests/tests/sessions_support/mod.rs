@@ -11,7 +11,8 @@ use crate::auth_support::{Auth, PASSWORD, fresh_email};
 
 pub const ACCESS: &str = "__Host-sp-access";
 pub const REFRESH: &str = "__Secure-sp-refresh";
-pub const REFRESH_PATH: &str = "/functions/v1/auth-refresh";
+/// The refresh cookie is set once per path: the functions that spend it.
+pub const REFRESH_PATHS: [&str; 2] = ["/functions/v1/auth-refresh", "/functions/v1/auth-logout"];
 
 /// A `Set-Cookie` answer: name, value and the attributes as sent.
 #[derive(Debug, Clone)]
@@ -57,6 +58,14 @@ pub fn set_cookies(response: &Response) -> Vec<SetCookie> {
 
 pub fn cookie<'a>(cookies: &'a [SetCookie], name: &str) -> &'a SetCookie {
     cookies.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no {name} in {cookies:?}"))
+}
+
+/// The cookie `name` set for `path`.
+pub fn cookie_at<'a>(cookies: &'a [SetCookie], name: &str, path: &str) -> &'a SetCookie {
+    cookies
+        .iter()
+        .find(|c| c.name == name && c.attribute("Path") == Some(path))
+        .unwrap_or_else(|| panic!("no {name} for {path} in {cookies:?}"))
 }
 
 pub struct Browser {
