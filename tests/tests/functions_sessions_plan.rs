@@ -135,7 +135,7 @@ async fn refresh_rotates_the_cookies_and_a_reused_refresh_token_ends_the_session
 async fn a_refresh_without_its_cookie_is_refused_and_clears_the_cookies() {
     let browser = Browser::new();
     let response = browser.request(Method::POST, "auth-refresh").send().await.unwrap();
-    assert_eq!(set_cookies(&response).len(), 2);
+    assert_eq!(set_cookies(&response).len(), 3);
     assert_eq!(error_of(response).await, (401, "invalid_refresh_token".into(), error_body()));
 }
 
