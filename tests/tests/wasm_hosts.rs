@@ -213,7 +213,8 @@ async fn refuses_sign_ins_like_native(base: &str) {
         Call::post("/functions/v1/auth-login", "{\"email\": \"\"}", None),
         Call::get("/functions/v1/auth-session"),
         Call::post("/functions/v1/auth-refresh", "", None),
-        Call::post("/functions/v1/auth-logout", "", Some("not.a.jwt")),
+        // No credential at all: the one 401 logout answers (a bad token still clears cookies).
+        Call::post("/functions/v1/auth-logout", "", None),
     ] {
         answers_like_native(base, request).await;
     }
