@@ -18,6 +18,7 @@ pub mod openapi;
 mod referral_rules;
 mod rows;
 mod scenarios;
+mod stripe_webhook;
 mod tracking;
 
 use bytes::Bytes;
@@ -44,6 +45,7 @@ pub const NAMES: &[&str] = &[
     "auth-session",
     "flags",
     "admin-flags",
+    "stripe-webhook",
 ];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
@@ -104,6 +106,7 @@ async fn route(
         "auth-session" => auth_session::handle(request, ctx).await,
         "flags" => flags::handle(request, ctx).await,
         "admin-flags" => admin_flags::handle(request, ctx).await,
+        "stripe-webhook" => stripe_webhook::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }
