@@ -52,8 +52,8 @@ async fn active_subscription(db: &tokio_postgres::Client) -> String {
     let stripe_id = format!("sub_{}", org.simple());
     db.execute(
         "insert into public.organizations (id, name, slug, kind, plan_key)
-         values ($1, 'Billing', 't-' || replace($1::text, '-', ''), 'team', 'team')",
-        &[&org],
+         values ($1, 'Billing', $2, 'team', 'team')",
+        &[&org, &format!("t-{}", org.simple())],
     )
     .await
     .unwrap();
