@@ -65,7 +65,8 @@ npm_ensure() {
 LOCALSTRIPE_VENV="$LOCAL/localstripe"
 localstripe_ensure() {
   local version="$1" pip="$LOCALSTRIPE_VENV/bin/pip"
-  [[ -x "$pip" ]] && "$pip" show localstripe 2>/dev/null | grep -qx "Version: $version" && return 0
+  # Read whole before matching: `grep -q` stopping early would fail the pipe (pipefail).
+  [[ -x "$pip" && "$("$pip" show localstripe 2>/dev/null)" == *$'\n'"Version: $version"$'\n'* ]] && return 0
   log "installing localstripe $version"
   [[ -x "$pip" ]] || python3 -m venv "$LOCALSTRIPE_VENV"
   "$pip" install --quiet --disable-pip-version-check "localstripe==$version"
