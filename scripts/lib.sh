@@ -100,3 +100,18 @@ database_url() {
     echo "postgres://postgres@$(pg_server)/$name"
   fi
 }
+
+# base64url without padding, of standard input.
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+# An access token for auth user SUB, signed HS256 with the stack's JWT secret SECRET and valid for
+# an hour, shaped as Supabase Auth issues them to a signed-in user: for scripts acting as a member.
+jwt_for_user() {
+  local secret="$1" sub="$2" now header payload
+  now="$(date +%s)"
+  header="$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)"
+  payload="$(printf '{"sub":"%s","aud":"authenticated","role":"authenticated","iat":%d,"exp":%d}' \
+    "$sub" "$now" $((now + 3600)) | b64url)"
+  printf '%s.%s.%s' "$header" "$payload" \
+    "$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -hmac "$secret" -binary | b64url)"
+}
