@@ -9,7 +9,8 @@
 --   customer.subscription.updated   is a plan), seats (its quantity), add-ons (the other items),
 --   customer.subscription.deleted   current period, cancel_at; the organization's plan follows
 --                                   while the subscription is in force. deleted is final.
---   invoice.paid                    clears the grace period (past_due/unpaid/incomplete -> active)
+--   invoice.paid                    clears the grace period (past_due/unpaid/incomplete -> active);
+--   invoice.payment_succeeded       Stripe sends both for a payment, either may come alone
 --   invoice.payment_failed          past_due; the grace period starts at the first failure and
 --                                   lasts plans.payment_grace_days
 --   payment_intent.amount_capturable_updated   the hold is authorised: amount, and the capture
@@ -215,7 +216,7 @@ begin
     -- (invoice.paid) came in between and ended that episode.
     if event_type = 'invoice.payment_failed' and stored.status in ('past_due', 'unpaid')
        and not exists (select 1 from public.stripe_webhook_events e
-                        where e.type = 'invoice.paid'
+                        where e.type in ('invoice.paid', 'invoice.payment_succeeded')
                           and e.stripe_created_at between event_at and stored.stripe_state_at
                           and coalesce(e.payload -> 'data' -> 'object' ->> 'subscription',
                                        e.payload #>> '{data,object,parent,subscription_details,subscription}')
@@ -228,7 +229,7 @@ begin
     return 'stale';
   end if;
 
-  if event_type = 'invoice.paid' then
+  if event_type in ('invoice.paid', 'invoice.payment_succeeded') then
     update public.subscriptions
        set status = case when status in ('past_due', 'unpaid', 'incomplete') then 'active' else status end,
            grace_until = null, stripe_state_at = event_at
@@ -248,7 +249,7 @@ begin
 end
 $$;
 comment on function private.apply_stripe_invoice(jsonb, text, timestamptz) is
-  'invoice.paid (grace cleared, the subscription active again) and invoice.payment_failed '
+  'invoice.paid or .payment_succeeded (grace cleared, the subscription active again) and invoice.payment_failed '
   '(past_due, grace from the first failure for plans.payment_grace_days). Called by apply_stripe_event.';
 
 -- ## Payment holds (delayed capture)
@@ -357,7 +358,7 @@ begin
   elsif event_type in ('customer.subscription.created', 'customer.subscription.updated',
                        'customer.subscription.deleted') then
     return private.apply_stripe_subscription(object, event_type, event_at);
-  elsif event_type in ('invoice.paid', 'invoice.payment_failed') then
+  elsif event_type in ('invoice.paid', 'invoice.payment_succeeded', 'invoice.payment_failed') then
     return private.apply_stripe_invoice(object, event_type, event_at);
   elsif event_type in ('payment_intent.amount_capturable_updated', 'payment_intent.canceled',
                        'payment_intent.succeeded') then

@@ -173,9 +173,9 @@ select is(pg_temp.orders_agree(jsonb_build_array(
   pg_temp.event('evt_P_3', 'customer.subscription.updated', 2000001002,
     pg_temp.sub('sub_P', 'cus_P', 'active', 3, true, 2002600000, '{"metadata": {"org_id": "ORG"}}')),
   pg_temp.event('evt_P_4', 'invoice.payment_failed', 2000001003, pg_temp.invoice('sub_P', 'cus_P')),
-  pg_temp.event('evt_P_5', 'invoice.paid', 2000001004, pg_temp.invoice('sub_P', 'cus_P'))),
+  pg_temp.event('evt_P_5', 'invoice.payment_succeeded', 2000001004, pg_temp.invoice('sub_P', 'cus_P'))),
   'active tests_plan seats=3 end=2002600000 grace= addons=tests_voicex1'),
-  'all orders agree', 'created, two updates, a failed and a paid invoice: all 120 orders end active with 3 seats and the add-on');
+  'all orders agree', 'created, two updates, a failed invoice and a payment_succeeded: all 120 orders end active with 3 seats and the add-on');
 
 select is(pg_temp.orders_agree(jsonb_build_array(
   pg_temp.event('evt_P_1', 'customer.subscription.created', 2000002000,

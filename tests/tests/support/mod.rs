@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod rest;
+pub mod stripe;
 pub mod world;
 
 use std::collections::HashMap;
