@@ -459,21 +459,24 @@ comment on function public.apply_stripe_event(jsonb) is
 revoke execute on function public.apply_stripe_event(jsonb) from public, anon, authenticated;
 grant execute on function public.apply_stripe_event(jsonb) to service_role;
 
-revoke execute on function private.stripe_time(jsonb), private.stripe_org(jsonb),
-  private.stripe_item_key(jsonb), private.link_stripe_customer(uuid, text),
-  private.apply_stripe_subscription(jsonb, text, timestamptz),
-  private.apply_stripe_invoice(jsonb, text, timestamptz),
-  private.apply_stripe_payment_intent(jsonb, text, timestamptz),
-  private.apply_stripe_checkout(jsonb, timestamptz),
-  private.stripe_event_effect(text, jsonb, timestamptz),
-  private.try_stripe_event_effect(text, jsonb, timestamptz),
-  private.replay_unmatched_stripe_events(text) from public, anon, authenticated;
-grant execute on function private.stripe_time(jsonb), private.stripe_org(jsonb),
-  private.stripe_item_key(jsonb), private.link_stripe_customer(uuid, text),
-  private.apply_stripe_subscription(jsonb, text, timestamptz),
-  private.apply_stripe_invoice(jsonb, text, timestamptz),
-  private.apply_stripe_payment_intent(jsonb, text, timestamptz),
-  private.apply_stripe_checkout(jsonb, timestamptz),
-  private.stripe_event_effect(text, jsonb, timestamptz),
-  private.try_stripe_event_effect(text, jsonb, timestamptz),
-  private.replay_unmatched_stripe_events(text) to service_role;
+-- The helpers write billing state: only the service role (through apply_stripe_event) runs them.
+do $$
+declare
+  helper text;
+begin
+  foreach helper in array array[
+    'private.stripe_time(jsonb)', 'private.stripe_org(jsonb)', 'private.stripe_item_key(jsonb)',
+    'private.link_stripe_customer(uuid, text)',
+    'private.apply_stripe_subscription(jsonb, text, timestamptz)',
+    'private.apply_stripe_invoice(jsonb, text, timestamptz)',
+    'private.apply_stripe_payment_intent(jsonb, text, timestamptz)',
+    'private.apply_stripe_checkout(jsonb, timestamptz)',
+    'private.stripe_event_effect(text, jsonb, timestamptz)',
+    'private.try_stripe_event_effect(text, jsonb, timestamptz)',
+    'private.replay_unmatched_stripe_events(text)']
+  loop
+    execute format('revoke execute on function %s from public, anon, authenticated', helper);
+    execute format('grant execute on function %s to service_role', helper);
+  end loop;
+end
+$$;
