@@ -41,9 +41,9 @@ select is(tests.try_as('anon', $$select public.kpi_me('2026-03-01', '2026-03-31'
 -- ## kpi_me: actuals and the bottleneck rule (20 calls, no appointment: calls convert at 0 vs 0.1)
 select tests.authenticate_as('rep');
 select is(public.kpi_me('2026-03-01', '2026-03-31') -> 'stages',
-  '[{"key": "call", "name": "Call", "actual": 20, "sim_rate": 0.10000, "achieved_rate": 0.00000, "activity_type": "call"},
-    {"key": "appointment", "name": "Appointment", "actual": 0, "sim_rate": 0.25000, "achieved_rate": null, "activity_type": "appointment"},
-    {"key": "deal", "name": "Deal", "actual": 0, "sim_rate": null, "achieved_rate": null, "activity_type": "deal"}]'::jsonb,
+  '[{"key": "call", "name": "Call", "actual": 20, "actual_in_goal": 20, "sim_rate": 0.10000, "achieved_rate": 0.00000, "activity_type": "call"},
+    {"key": "appointment", "name": "Appointment", "actual": 0, "actual_in_goal": 0, "sim_rate": 0.25000, "achieved_rate": null, "activity_type": "appointment"},
+    {"key": "deal", "name": "Deal", "actual": 0, "actual_in_goal": 0, "sim_rate": null, "achieved_rate": null, "activity_type": "deal"}]'::jsonb,
   'kpi_me: actuals per stage and the conversion each achieved vs the SIM''s');
 select is(public.kpi_me('2026-03-01', '2026-03-31') #> '{goal,goal,id}', to_jsonb(tests.id('goal_rep')),
   'kpi_me: the goal covering the period, as goal_tracking answers it');
