@@ -23,7 +23,8 @@
 //!   `done`, `remaining`, the open days re-planned (`per_day`/`per_week`/`per_month`) and
 //!   `pacing` ([`Pace`] per [`PaceLevel`] day/week/month/period with `planned`, `expected`,
 //!   `actual` and a [`PaceStatus`] per stage: behind below 90 %, ahead above 110 % of expected).
-//!   The re-planning rule is in `progress.rs`.
+//!   The re-planning rule is in `progress.rs`. [`pace_between`] paces any range of the plan's
+//!   days (a dashboard's week inside a year goal) against counts logged there.
 //! - [`what_if`]`(&real, &changed) -> Result<WhatIf, GoalError>`: both plans and a
 //!   [`PlanDiff`] (scenario − real per stage total and per day, stages matched by key);
 //!   [`compare`] does the diff of two plans alone.
@@ -44,7 +45,7 @@ pub use calendar::{Calendar, MAX_DAYS_OFF, Period, PeriodKind, week_start};
 pub use funnel::{Funnel, MAX_STAGE_COUNT, MAX_STAGES, Rate, Stage, deals_needed, income_per_deal};
 pub use progress::{
     AHEAD_ABOVE_PERCENT, BEHIND_BELOW_PERCENT, DayLog, Pace, PaceLevel, PaceStatus, Progress,
-    progress,
+    pace_between, progress,
 };
 pub use referrals::{
     MAX_REFERRAL_RULES, Multiplier, ReferralImpact, ReferralRule, RuleImpact,

@@ -56,6 +56,8 @@ pub enum PaceLevel {
     Week,
     Month,
     Period,
+    /// Any other range of days (see [`pace_between`]).
+    Range,
 }
 
 /// Pace over one day, week, month or the whole period (per stage, in plan order).
@@ -172,15 +174,39 @@ fn pacing(plan: &Plan, by_day: &BTreeMap<NaiveDate, Vec<u64>>, today: NaiveDate)
     slices
         .into_iter()
         .map(|(level, from, to)| {
-            let days = plan.per_day.iter().filter(|d| (from..=to).contains(&d.start));
-            let planned = column_sums(days.clone().map(|d| (&d.start, &d.counts)), stages);
-            let due = days.filter(|d| d.start <= today).map(|d| (&d.start, &d.counts));
-            let expected = column_sums(due, stages);
             let actual = column_sums(by_day.range(from..=to), stages);
-            let status = expected.iter().zip(&actual).map(|(&e, &a)| status(e, a)).collect();
-            Pace { level, start: from, end: to, planned, expected, actual, status }
+            pace(plan, level, from, to, today, actual)
         })
         .collect()
+}
+
+/// The pace of `actual` (per stage, logged from `from` to `to`) against the plan's days in that
+/// range as of `today`: a dashboard's week, month or custom range inside a longer goal.
+pub fn pace_between(
+    plan: &Plan,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+    actual: Vec<u64>,
+) -> Pace {
+    pace(plan, PaceLevel::Range, from, to, today, actual)
+}
+
+fn pace(
+    plan: &Plan,
+    level: PaceLevel,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+    actual: Vec<u64>,
+) -> Pace {
+    let stages = plan.stages.len();
+    let days = plan.per_day.iter().filter(|d| (from..=to).contains(&d.start));
+    let planned = column_sums(days.clone().map(|d| (&d.start, &d.counts)), stages);
+    let due = days.filter(|d| d.start <= today).map(|d| (&d.start, &d.counts));
+    let expected = column_sums(due, stages);
+    let status = expected.iter().zip(&actual).map(|(&e, &a)| status(e, a)).collect();
+    Pace { level, start: from, end: to, planned, expected, actual, status }
 }
 
 /// The pace of `actual` against `expected` (see the module's thresholds).
@@ -341,6 +367,39 @@ mod tests {
         assert_eq!(pacing[2].actual, [84, 6, 3]);
         // 6 appointments of 7 expected is under 90 %.
         assert_eq!(pacing[2].status, [PaceStatus::OnPace, PaceStatus::Behind, PaceStatus::OnPace]);
+    }
+
+    #[test]
+    fn a_range_inside_the_period_is_paced_on_its_own_days() {
+        let plan = january();
+        // The week of 12 January (58 calls planned), judged on Wednesday the 14th: three days
+        // of 12 calls were due; 30 were made.
+        let pace = pace_between(
+            &plan,
+            date("2026-01-12"),
+            date("2026-01-18"),
+            date("2026-01-14"),
+            vec![30, 1, 0],
+        );
+        assert_eq!(pace.level, PaceLevel::Range);
+        assert_eq!((pace.planned[0], pace.expected[0]), (58, 36));
+        assert_eq!(pace.status[0], PaceStatus::Behind);
+        let before = pace_between(
+            &plan,
+            date("2026-01-19"),
+            date("2026-01-25"),
+            date("2026-01-14"),
+            vec![0; 3],
+        );
+        assert_eq!(before.expected, [0, 0, 0], "nothing is due before the range starts");
+        let outside = pace_between(
+            &plan,
+            date("2026-02-01"),
+            date("2026-02-28"),
+            date("2026-02-14"),
+            vec![0; 3],
+        );
+        assert_eq!(outside.planned, [0, 0, 0], "the plan has no day after its period");
     }
 
     #[test]
