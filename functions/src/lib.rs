@@ -14,6 +14,7 @@ mod goals;
 mod goals_calculate;
 mod goals_progress;
 mod health;
+mod kpi_me;
 pub mod openapi;
 mod referral_rules;
 mod rows;
@@ -46,6 +47,7 @@ pub const NAMES: &[&str] = &[
     "flags",
     "admin-flags",
     "stripe-webhook",
+    "kpi-me",
 ];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
@@ -107,6 +109,7 @@ async fn route(
         "flags" => flags::handle(request, ctx).await,
         "admin-flags" => admin_flags::handle(request, ctx).await,
         "stripe-webhook" => stripe_webhook::handle(request, ctx).await,
+        "kpi-me" => kpi_me::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }

@@ -153,6 +153,23 @@ pub struct DayActuals {
     pub counts: Vec<u64>,
 }
 
+/// The plan of a saved `goal` on its `sim` with the member's planning `rules`. A saved goal
+/// always plans (it was planned when set); a failure here means the data changed underneath,
+/// which is our error, not the caller's.
+pub fn plan_of(goal: &GoalRow, sim: &SimJson, rules: &[PlanningRule]) -> Result<Plan, ApiError> {
+    let input = GoalInput {
+        income_target_cents: goal.income_target_cents,
+        income_per_deal_cents: sim.income_per_deal_cents,
+        funnel: funnel_of(sim.stages.iter().map(|s| (s.key.clone(), s.conversion_rate)))?,
+        period: Period::new(goal.period_kind, goal.period_start)
+            .map_err(|_| ApiError::internal())?,
+        calendar: Calendar::new(&goal.working_weekdays, &goal.days_off)
+            .map_err(|_| ApiError::internal())?,
+        referrals: planning_rules(rules, goal.period_kind),
+    };
+    goals::plan(&input).map_err(|_| ApiError::internal())
+}
+
 /// The member's goals `selection` names, with their actuals, in one round trip.
 async fn fetch(
     ctx: &Ctx,
@@ -172,21 +189,9 @@ async fn fetch(
 }
 
 impl Tracked {
-    /// The plan of the goal as saved. A saved goal always plans (it was planned when set); a
-    /// failure here means the data changed underneath, which is our error, not the caller's.
+    /// The plan of the goal as saved (see [`plan_of`]).
     pub fn plan(&self) -> Result<Plan, ApiError> {
-        let goal = &self.goal;
-        let input = GoalInput {
-            income_target_cents: goal.income_target_cents,
-            income_per_deal_cents: self.sim.income_per_deal_cents,
-            funnel: funnel_of(self.sim.stages.iter().map(|s| (s.key.clone(), s.conversion_rate)))?,
-            period: Period::new(goal.period_kind, goal.period_start)
-                .map_err(|_| ApiError::internal())?,
-            calendar: Calendar::new(&goal.working_weekdays, &goal.days_off)
-                .map_err(|_| ApiError::internal())?,
-            referrals: planning_rules(&self.referral_rules, goal.period_kind),
-        };
-        goals::plan(&input).map_err(|_| ApiError::internal())
+        plan_of(&self.goal, &self.sim, &self.referral_rules)
     }
 
     /// Where the member stands today on this goal.

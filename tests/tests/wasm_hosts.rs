@@ -173,6 +173,42 @@ async fn tracks_activities_through_postgrest_like_native(base: &str) {
     assert_eq!(here["goals"][0]["progress"]["done"], json!([15, 0, 0, 1]));
 }
 
+/// `kpi-me` on this host: the rep's March, their manager's drilldown, another organization's
+/// 404 and a bad period's 422 are the native host's answers, engine and alerts included.
+async fn reads_kpis_like_native(base: &str) {
+    let world = support::world::World::new().await;
+    support::world::owner(&world.stack)
+        .await
+        .execute(
+            "with goal as (
+               insert into public.goals (user_id, sim_id, income_target_cents, period_kind, period_start)
+               values ($1, $2, 1400000, 'month', '2026-03-01') returning user_id)
+             insert into public.activities (user_id, type, occurred_on, quantity)
+             select user_id, 'call', '2026-03-02', 30 from goal",
+            &[&world.rep, &world.sim],
+        )
+        .await
+        .unwrap();
+    let native = world.stack.api_url.clone();
+    let march = "kpi-me?period=custom&from=2026-03-01&to=2026-03-31";
+    let drilldown = format!("{march}&user_id={}", world.rep);
+    for (caller, path, status) in [
+        (world.rep, march.to_owned(), 200),
+        (world.manager, drilldown.clone(), 200),
+        (world.outsider, drilldown, 404),
+        (world.rep, "kpi-me?period=custom&from=2026-03-01".to_owned(), 422),
+    ] {
+        let token = world.token(caller);
+        let here = world.call_at(base, &token, "GET", &path, None).await;
+        let there = world.call_at(&native, &token, "GET", &path, None).await;
+        assert_eq!((here.status, &here.body), (there.status, &there.body), "{base}/{path}");
+        assert_eq!(here.status, status, "{}", here.body);
+    }
+    let view = world.call_at(base, &world.token(world.rep), "GET", march, None).await.ok(200);
+    assert_eq!(view["stages"][0]["plan"]["target"], 90);
+    assert!(view["alerts"].as_array().unwrap().iter().any(|a| a["kind"] == "behind_pace"));
+}
+
 /// `scenarios` asks PostgREST, as the caller, for the `what_if` flag from inside the host: this
 /// token's user belongs to no organization, so the feature is off (403 `feature_disabled`), and
 /// their list is empty; `flags` answers that user's resolved set like the native host.
@@ -320,6 +356,12 @@ async fn the_worker_simulates_scenarios_through_postgrest_like_the_native_host()
 }
 
 #[tokio::test]
+async fn the_worker_reads_kpis_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    reads_kpis_like_native(&base).await;
+}
+
+#[tokio::test]
 async fn the_worker_refuses_sign_ins_like_the_native_host() {
     let Some(base) = host("WORKERD_URL") else { return };
     refuses_sign_ins_like_native(&base).await;
@@ -391,6 +433,12 @@ async fn the_spin_component_tracks_activities_through_postgrest_like_the_native_
 async fn the_spin_component_simulates_scenarios_through_postgrest_like_the_native_host() {
     let Some(base) = host("SPIN_URL") else { return };
     simulates_scenarios_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_reads_kpis_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    reads_kpis_like_native(&base).await;
 }
 
 #[tokio::test]
