@@ -11,6 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::auth::JwtKeys;
+use crate::billing::BillingSettings;
 use crate::log::Logger;
 use crate::session::SessionSettings;
 
@@ -39,6 +40,8 @@ pub struct Config {
     pub providers: ProviderKeys,
     /// How browser sign-in sessions are kept (cookies, the client address header).
     pub session: SessionSettings,
+    /// Where Stripe's API is and where Checkout and the portal send customers back.
+    pub billing: BillingSettings,
 }
 
 /// Secrets of the external providers. Absent ones leave their features unavailable.
@@ -113,6 +116,7 @@ impl Config {
                 elevenlabs_api_key: get("ELEVENLABS_API_KEY"),
             },
             session: SessionSettings::from_lookup(get)?,
+            billing: BillingSettings::from_lookup(get)?,
         })
     }
 }
