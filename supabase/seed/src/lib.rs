@@ -15,6 +15,7 @@ mod yaml;
 use std::path::Path;
 
 pub use error::SeedError;
+pub use plans::{Offer, OfferKind};
 
 use demo::Demo;
 use plans::Catalogue;
@@ -39,6 +40,11 @@ impl Seed {
             demo.check_plan(&catalogue, &data_dir.join("demo.yml"))?;
         }
         Ok(Self { catalogue, sims, demo })
+    }
+
+    /// The plans and add-ons of `plans_yml` alone (the plan sync needs nothing else).
+    pub fn offers(plans_yml: &Path) -> Result<Vec<Offer>, SeedError> {
+        Ok(Catalogue::load(plans_yml)?.offers())
     }
 
     /// The industries of the SIM catalogue, one per SIM file.

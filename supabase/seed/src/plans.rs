@@ -51,6 +51,25 @@ struct AddOn {
     features: Vec<Key>,
 }
 
+/// Whether an offer is a plan (`public.plans`) or an add-on (`public.add_ons`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferKind {
+    Plan,
+    AddOn,
+}
+
+/// A plan or add-on with what Stripe needs to sell it; `key` is the price's lookup_key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offer {
+    pub kind: OfferKind,
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub interval: &'static str,
+}
+
 fn usd() -> Currency {
     Currency::try_from("usd".to_owned()).expect("usd is a currency")
 }
@@ -84,6 +103,29 @@ impl Catalogue {
             }
         }
         Ok(catalogue)
+    }
+
+    /// Every plan and add-on as Stripe sells it: one product with one recurring price each.
+    pub fn offers(&self) -> Vec<Offer> {
+        let plans = self.plans.iter().map(|p| Offer {
+            kind: OfferKind::Plan,
+            key: p.key.as_str().to_owned(),
+            name: p.name.as_str().to_owned(),
+            description: p.description.clone(),
+            price_cents: p.price_cents.get(),
+            currency: p.currency.as_str().to_owned(),
+            interval: p.interval.as_str(),
+        });
+        let add_ons = self.add_ons.iter().map(|a| Offer {
+            kind: OfferKind::AddOn,
+            key: a.key.as_str().to_owned(),
+            name: a.name.as_str().to_owned(),
+            description: a.description.clone(),
+            price_cents: a.price_cents.get(),
+            currency: a.currency.as_str().to_owned(),
+            interval: a.interval.as_str(),
+        });
+        plans.chain(add_ons).collect()
     }
 
     pub fn has_plan(&self, key: &str) -> bool {

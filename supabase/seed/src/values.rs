@@ -73,6 +73,12 @@ impl TryFrom<i64> for Cents {
     }
 }
 
+impl Cents {
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
 impl fmt::Display for Cents {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
