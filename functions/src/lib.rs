@@ -9,6 +9,9 @@ mod auth_login;
 mod auth_logout;
 mod auth_refresh;
 mod auth_session;
+mod billing_account;
+mod billing_checkout;
+mod billing_portal;
 mod flags;
 mod goals;
 mod goals_calculate;
@@ -48,6 +51,8 @@ pub const NAMES: &[&str] = &[
     "admin-flags",
     "stripe-webhook",
     "kpi-me",
+    "billing-checkout",
+    "billing-portal",
 ];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
@@ -110,6 +115,8 @@ async fn route(
         "admin-flags" => admin_flags::handle(request, ctx).await,
         "stripe-webhook" => stripe_webhook::handle(request, ctx).await,
         "kpi-me" => kpi_me::handle(request, ctx).await,
+        "billing-checkout" => billing_checkout::handle(request, ctx).await,
+        "billing-portal" => billing_portal::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }

@@ -316,6 +316,43 @@ async fn signs_in_and_reads_the_session_like_native(base: &str, arriving: &[&str
     assert_eq!(call(base, session).await.body, body);
 }
 
+/// Billing through Stripe (the fake): refusals answer like native; a billing admin's checkout and
+/// portal reach Stripe from the WASM host too.
+async fn bills_through_stripe_like_native(base: &str) {
+    let stranger = token(600);
+    for path in ["/functions/v1/billing-checkout", "/functions/v1/billing-portal"] {
+        answers_like_native(base, Call::post(path, r#"{"plan": "team"}"#, Some(&stranger))).await;
+    }
+    let bad = Call::post("/functions/v1/billing-checkout", r#"{"plan": 5}"#, Some(&stranger));
+    answers_like_native(base, bad).await;
+
+    let world = support::world::World::new().await;
+    let admin = uuid::Uuid::new_v4();
+    let db = support::world::owner(&world.stack).await;
+    db.execute(
+        "insert into auth.users (id, aud, role, email, created_at)
+         values ($1, 'authenticated', 'authenticated', $2, now())",
+        &[&admin, &format!("{admin}@wasm.test")],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "insert into public.memberships (org_id, user_id, role) values ($1, $2, 'enterprise_admin')",
+        &[&world.org, &admin],
+    )
+    .await
+    .unwrap();
+    let token = world.token(admin);
+    let fake = std::env::var("STRIPE_FAKE_URL").expect("scripts/test starts the Stripe fake");
+    let bought = world
+        .call_at(base, &token, "POST", "billing-checkout", Some(json!({"plan": "team"})))
+        .await
+        .ok(200);
+    assert!(bought["url"].as_str().unwrap().starts_with(&fake), "{bought}");
+    let portal = world.call_at(base, &token, "POST", "billing-portal", None).await.ok(200);
+    assert!(portal["url"].as_str().unwrap().starts_with(&fake), "{portal}");
+}
+
 async fn refuses_paths_outside_the_functions(base: &str) {
     for path in ["/", "/functions/v1/", "/functions/v1/health/extra", "/rest/v1/goals"] {
         let answer = call(base, Call::get(path)).await;
@@ -466,6 +503,18 @@ async fn the_spin_component_refuses_paths_outside_the_functions() {
 async fn the_spin_component_refuses_a_body_over_one_mebibyte() {
     let Some(base) = host("SPIN_URL") else { return };
     refuses_a_body_over_one_mebibyte(&base).await;
+}
+
+#[tokio::test]
+async fn the_worker_bills_through_stripe_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    bills_through_stripe_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_bills_through_stripe_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    bills_through_stripe_like_native(&base).await;
 }
 
 #[test]
