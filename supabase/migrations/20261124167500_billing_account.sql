@@ -17,10 +17,8 @@ comment on function private.has_read_only_token() is
   'True for a read-only or impersonation token (claim read_only, or any impersonator).';
 grant execute on function private.has_read_only_token() to authenticated, service_role;
 
--- ## The caller's billing account
-create or replace function public.billing_account()
-returns table (org_id uuid, org_name text, org_kind text, billing_email text,
-               stripe_customer_id text, member_count integer)
+-- The caller's organization when they manage its billing in their own session; else 42501.
+create or replace function private.my_billing_org() returns uuid
 language plpgsql stable security definer set search_path = ''
 as $$
 declare
@@ -31,6 +29,23 @@ begin
     raise exception 'only the organization''s enterprise admin (or an individual account''s owner) manages billing'
       using errcode = '42501';
   end if;
+  return org;
+end
+$$;
+comment on function private.my_billing_org() is
+  'The caller''s organization if they manage its billing (enterprise admin, individual account '
+  'owner) with their own token; raises 42501 otherwise.';
+grant execute on function private.my_billing_org() to authenticated;
+
+-- ## The caller's billing account
+create or replace function public.billing_account()
+returns table (org_id uuid, org_name text, org_kind text, billing_email text,
+               stripe_customer_id text, member_count integer)
+language plpgsql stable security definer set search_path = ''
+as $$
+declare
+  org uuid := private.my_billing_org();
+begin
   return query
     select o.id, o.name, o.kind, u.email::text, c.stripe_customer_id,
            (select count(*)::integer from public.memberships m where m.org_id = o.id)
@@ -54,14 +69,9 @@ returns text
 language plpgsql security definer set search_path = ''
 as $$
 declare
-  org uuid := private.my_org_id();
+  org uuid := private.my_billing_org();
   kept text;
 begin
-  if org is null or private.has_read_only_token()
-     or not exists (select 1 from private.billing_org_ids() b where b = org) then
-    raise exception 'only the organization''s enterprise admin (or an individual account''s owner) manages billing'
-      using errcode = '42501';
-  end if;
   if customer_id is null or customer_id !~ '^cus_[A-Za-z0-9_]+$' then
     raise exception 'not a Stripe customer id' using errcode = '22023';
   end if;

@@ -29,27 +29,6 @@ async fn stripe_get(path: &str) -> Value {
     answer.json().await.unwrap()
 }
 
-/// A new member of the world's organization with `role`.
-async fn member(world: &World, org: Uuid, role: &str) -> Uuid {
-    let db = owner(&world.stack).await;
-    let id = Uuid::new_v4();
-    db.execute(
-        "insert into auth.users (id, aud, role, email, created_at)
-         values ($1, 'authenticated', 'authenticated', $2, now())",
-        &[&id, &format!("{id}@billing.test")],
-    )
-    .await
-    .unwrap();
-    db.execute(
-        "insert into public.memberships (org_id, user_id, role)
-         values ($1, $2, $3::text::public.org_role)",
-        &[&org, &id, &role],
-    )
-    .await
-    .unwrap();
-    id
-}
-
 async fn price_id(world: &World, table: &str, key: &str) -> String {
     owner(&world.stack)
         .await
@@ -90,7 +69,7 @@ async fn checkout(world: &World, user: Uuid, body: Value, key: Option<&str>) -> 
 #[tokio::test]
 async fn checkout_asks_stripe_for_the_plan_with_its_seats_the_add_ons_and_the_organization() {
     let world = World::new().await;
-    let admin = member(&world, world.org, "enterprise_admin").await;
+    let admin = world.member(world.org, "enterprise_admin").await;
     let body = json!({"plan": "team", "seats": 7,
                       "add_ons": [{"key": "voice_ai_three_sims", "quantity": 2}]});
     let answer = checkout(&world, admin, body, Some("first-try")).await.ok(200);
@@ -134,7 +113,7 @@ async fn checkout_asks_stripe_for_the_plan_with_its_seats_the_add_ons_and_the_or
 #[tokio::test]
 async fn the_same_idempotency_key_answers_the_same_session_and_the_customer_is_made_once() {
     let world = World::new().await;
-    let admin = member(&world, world.org, "enterprise_admin").await;
+    let admin = world.member(world.org, "enterprise_admin").await;
     let body = json!({"plan": "team"});
     let first = checkout(&world, admin, body.clone(), Some("retry-me")).await.ok(200);
     let again = checkout(&world, admin, body.clone(), Some("retry-me")).await.ok(200);
@@ -155,7 +134,7 @@ async fn the_same_idempotency_key_answers_the_same_session_and_the_customer_is_m
 #[tokio::test]
 async fn concurrent_first_purchases_share_one_customer() {
     let world = World::new().await;
-    let admin = member(&world, world.org, "enterprise_admin").await;
+    let admin = world.member(world.org, "enterprise_admin").await;
     let (a, b, c) = tokio::join!(
         checkout(&world, admin, json!({"plan": "team"}), Some("race-a")),
         checkout(&world, admin, json!({"plan": "team"}), Some("race-b")),
@@ -170,8 +149,8 @@ async fn concurrent_first_purchases_share_one_customer() {
 #[tokio::test]
 async fn only_the_billing_admin_in_their_own_session_may_buy_or_open_the_portal() {
     let world = World::new().await;
-    let admin = member(&world, world.org, "enterprise_admin").await;
-    let enterprise_tm = member(&world, world.org, "enterprise_tm").await;
+    let admin = world.member(world.org, "enterprise_admin").await;
+    let enterprise_tm = world.member(world.org, "enterprise_tm").await;
     for user in [world.rep, world.manager, enterprise_tm, world.outsider] {
         checkout(&world, user, json!({"plan": "team"}), None).await.error(403, "forbidden");
         world.call(user, "POST", "billing-portal", None).await.error(403, "forbidden");
@@ -196,7 +175,7 @@ async fn only_the_billing_admin_in_their_own_session_may_buy_or_open_the_portal(
 #[tokio::test]
 async fn a_purchase_must_fit_the_catalogue_and_the_organization() {
     let world = World::new().await;
-    let admin = member(&world, world.org, "enterprise_admin").await;
+    let admin = world.member(world.org, "enterprise_admin").await;
     // rep, manager and admin: three members.
     checkout(&world, admin, json!({"plan": "team", "seats": 2}), None).await.names("seats");
     checkout(&world, admin, json!({"plan": "solo"}), None).await.names("seats");
@@ -213,7 +192,7 @@ async fn a_purchase_must_fit_the_catalogue_and_the_organization() {
 #[tokio::test]
 async fn the_portal_opens_for_an_organization_that_has_a_customer() {
     let world = World::new().await;
-    let admin = member(&world, world.org, "enterprise_admin").await;
+    let admin = world.member(world.org, "enterprise_admin").await;
     world.call(admin, "POST", "billing-portal", None).await.error(404, "no_billing_account");
     let bought = checkout(&world, admin, json!({"plan": "team"}), None).await.ok(200);
     let portal = world.call(admin, "POST", "billing-portal", None).await.ok(200);
@@ -225,7 +204,7 @@ async fn the_portal_opens_for_an_organization_that_has_a_customer() {
 #[tokio::test]
 async fn completing_the_session_delivers_signed_events_that_stripe_webhook_records_once() {
     let world = World::new().await;
-    let admin = member(&world, world.org, "enterprise_admin").await;
+    let admin = world.member(world.org, "enterprise_admin").await;
     let session = checkout(&world, admin, json!({"plan": "team", "seats": 4}), None).await.ok(200);
     let id = session["id"].as_str().unwrap();
     let complete = |url: String| async move {

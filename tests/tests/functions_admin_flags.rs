@@ -13,6 +13,9 @@ const GLOBAL: &str = "org_dashboard";
 
 /// A new user: a platform admin, or a member of `org` with `role`.
 async fn person(world: &World, org_and_role: Option<(Uuid, &str)>) -> Uuid {
+    if let Some((org, role)) = org_and_role {
+        return world.member(org, role).await;
+    }
     let db = owner(&world.stack).await;
     let id = Uuid::new_v4();
     db.execute(
@@ -22,22 +25,12 @@ async fn person(world: &World, org_and_role: Option<(Uuid, &str)>) -> Uuid {
     )
     .await
     .unwrap();
-    if let Some((org, role)) = org_and_role {
-        db.execute(
-            "insert into public.memberships (org_id, user_id, role)
-             values ($1, $2, $3::text::public.org_role)",
-            &[&org, &id, &role],
-        )
-        .await
-        .unwrap();
-    } else {
-        db.execute(
-            "insert into public.platform_admins (user_id, note) values ($1, 'admin-flags test')",
-            &[&id],
-        )
-        .await
-        .unwrap();
-    }
+    db.execute(
+        "insert into public.platform_admins (user_id, note) values ($1, 'admin-flags test')",
+        &[&id],
+    )
+    .await
+    .unwrap();
     id
 }
 

@@ -327,21 +327,7 @@ async fn bills_through_stripe_like_native(base: &str) {
     answers_like_native(base, bad).await;
 
     let world = support::world::World::new().await;
-    let admin = uuid::Uuid::new_v4();
-    let db = support::world::owner(&world.stack).await;
-    db.execute(
-        "insert into auth.users (id, aud, role, email, created_at)
-         values ($1, 'authenticated', 'authenticated', $2, now())",
-        &[&admin, &format!("{admin}@wasm.test")],
-    )
-    .await
-    .unwrap();
-    db.execute(
-        "insert into public.memberships (org_id, user_id, role) values ($1, $2, 'enterprise_admin')",
-        &[&world.org, &admin],
-    )
-    .await
-    .unwrap();
+    let admin = world.member(world.org, "enterprise_admin").await;
     let token = world.token(admin);
     let fake = std::env::var("STRIPE_FAKE_URL").expect("scripts/test starts the Stripe fake");
     let bought = world

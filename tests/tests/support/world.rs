@@ -112,6 +112,27 @@ impl World {
         Self { stack, http: reqwest::Client::new(), org, rep, manager, outsider, sim }
     }
 
+    /// A new user, a member of `org` with `role` (e.g. `enterprise_admin`).
+    pub async fn member(&self, org: Uuid, role: &str) -> Uuid {
+        let db = owner(&self.stack).await;
+        let id = Uuid::new_v4();
+        db.execute(
+            "insert into auth.users (id, aud, role, email, created_at)
+             values ($1, 'authenticated', 'authenticated', $2, now())",
+            &[&id, &format!("{id}@member.test")],
+        )
+        .await
+        .unwrap();
+        db.execute(
+            "insert into public.memberships (org_id, user_id, role)
+             values ($1, $2, $3::text::public.org_role)",
+            &[&org, &id, &role],
+        )
+        .await
+        .unwrap();
+        id
+    }
+
     /// Switches `feature` off for the whole organization (an org-scope flag beats the plan).
     pub async fn switch_off(&self, feature: &str) {
         owner(&self.stack)

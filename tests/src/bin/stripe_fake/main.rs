@@ -19,7 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use serde_json::{Value, json};
@@ -164,7 +164,7 @@ where
 async fn forward(
     State(app): State<App>,
     method: Method,
-    uri: axum::http::Uri,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -274,10 +274,30 @@ pub async fn localstripe_post(
     answer.json().await.map_err(|e| failed(e.to_string()))
 }
 
+/// A route to `$f(app, call)` through [`handle`] (auth, parameters, idempotency).
 macro_rules! endpoint {
-    ($method:expr, $path:expr, $f:expr) => {
-        |State(app): State<App>, headers: HeaderMap, RawQuery(query): RawQuery, body: Bytes| async move {
-            handle(&app, $method, $path, &headers, query, body, $f).await
+    ($method:expr, $f:expr) => {
+        |State(app): State<App>,
+         uri: Uri,
+         headers: HeaderMap,
+         RawQuery(query): RawQuery,
+         body: Bytes| async move {
+            handle(&app, $method, uri.path(), &headers, query, body, $f).await
+        }
+    };
+}
+
+/// A route to `$f(app, call, id)` for paths naming one object.
+macro_rules! endpoint_for_id {
+    ($method:expr, $f:expr) => {
+        |State(app): State<App>,
+         Path(id): Path<String>,
+         uri: Uri,
+         headers: HeaderMap,
+         RawQuery(query): RawQuery,
+         body: Bytes| async move {
+            let call = |app, call| $f(app, call, id);
+            handle(&app, $method, uri.path(), &headers, query, body, call).await
         }
     };
 }
@@ -286,97 +306,24 @@ fn router(app: App) -> Router {
     Router::new()
         .route(
             "/v1/prices",
-            post(endpoint!(Method::POST, "/v1/prices", prices::create)).get(endpoint!(
-                Method::GET,
-                "/v1/prices",
-                prices::list
-            )),
+            post(endpoint!(Method::POST, prices::create)).get(endpoint!(Method::GET, prices::list)),
         )
         .route(
             "/v1/prices/{id}",
-            get(
-                |State(app): State<App>,
-                 Path(id): Path<String>,
-                 headers: HeaderMap,
-                 RawQuery(query): RawQuery,
-                 body: Bytes| async move {
-                    handle(
-                        &app,
-                        Method::GET,
-                        "/v1/prices/id",
-                        &headers,
-                        query,
-                        body,
-                        |app, call| prices::retrieve(app, call, id),
-                    )
-                    .await
-                },
-            )
-            .post(
-                |State(app): State<App>,
-                 Path(id): Path<String>,
-                 headers: HeaderMap,
-                 RawQuery(query): RawQuery,
-                 body: Bytes| async move {
-                    let path = format!("/v1/prices/{id}");
-                    handle(&app, Method::POST, &path, &headers, query, body, |app, call| {
-                        prices::update(app, call, id)
-                    })
-                    .await
-                },
-            ),
+            get(endpoint_for_id!(Method::GET, prices::retrieve))
+                .post(endpoint_for_id!(Method::POST, prices::update)),
         )
         .route(
             "/v1/checkout/sessions",
-            post(endpoint!(Method::POST, "/v1/checkout/sessions", checkout::create))
-                .get(endpoint!(Method::GET, "/v1/checkout/sessions", checkout::list)),
+            post(endpoint!(Method::POST, checkout::create))
+                .get(endpoint!(Method::GET, checkout::list)),
         )
-        .route(
-            "/v1/checkout/sessions/{id}",
-            get(
-                |State(app): State<App>,
-                 Path(id): Path<String>,
-                 headers: HeaderMap,
-                 RawQuery(query): RawQuery,
-                 body: Bytes| async move {
-                    handle(
-                        &app,
-                        Method::GET,
-                        "/v1/checkout/sessions/id",
-                        &headers,
-                        query,
-                        body,
-                        |app, call| checkout::retrieve(app, call, id),
-                    )
-                    .await
-                },
-            ),
-        )
+        .route("/v1/checkout/sessions/{id}", get(endpoint_for_id!(Method::GET, checkout::retrieve)))
         .route(
             "/v1/checkout/sessions/{id}/line_items",
-            get(
-                |State(app): State<App>,
-                 Path(id): Path<String>,
-                 headers: HeaderMap,
-                 RawQuery(query): RawQuery,
-                 body: Bytes| async move {
-                    handle(
-                        &app,
-                        Method::GET,
-                        "/v1/checkout/sessions/id/line_items",
-                        &headers,
-                        query,
-                        body,
-                        |app, call| checkout::line_items(app, call, id),
-                    )
-                    .await
-                },
-            ),
+            get(endpoint_for_id!(Method::GET, checkout::line_items)),
         )
-        .route(
-            "/v1/billing_portal/sessions",
-            post(endpoint!(Method::POST, "/v1/billing_portal/sessions", checkout::portal)),
-        )
+        .route("/v1/billing_portal/sessions", post(endpoint!(Method::POST, checkout::portal)))
         .route(
             "/_test/checkout/sessions/{id}/complete",
             post(|State(app): State<App>, Path(id): Path<String>, body: Bytes| async move {
