@@ -1,8 +1,9 @@
 -- Seats counted against what is paid: the Stripe subscription's quantity caps the plan's
 -- max_users, an override still decides alone, the database refuses the member beyond, and
--- session_context shows the same limit. SIMs: the plan the webhooks put in force decides.
+-- session_context and admin_organizations show the same limit. SIMs: the plan the webhooks
+-- put in force decides.
 begin;
-select plan(12);
+select plan(13);
 select tests.create_world();
 
 insert into public.plans (key, name, price_cents, billing_interval, max_users, max_sims, features)
@@ -35,6 +36,8 @@ select is(public.apply_stripe_event(pg_temp.seats_event('evt_seats_5', 200000000
           'a subscription for 5 seats is applied');
 reset role;
 select is(private.org_seat_limit(tests.id('org_a')), 5, 'the paid quantity (5) is now the limit');
+select is(tests.seen('platform_admin', $$select seat_limit::text from admin_organizations where id = tests.id('org_a')$$),
+          '{5}', 'the admins'' view of organizations shows the same limit');
 select alike(pg_temp.join_org_a('sixth'), 'organization % has no free seat (limit 5)',
             'org A has 5 members: a sixth is refused by the database');
 
