@@ -18,6 +18,7 @@ mod goals_calculate;
 mod goals_progress;
 mod health;
 mod kpi_me;
+mod kpi_org;
 pub mod openapi;
 mod referral_rules;
 mod rows;
@@ -53,6 +54,7 @@ pub const NAMES: &[&str] = &[
     "kpi-me",
     "billing-checkout",
     "billing-portal",
+    "kpi-org",
 ];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
@@ -117,6 +119,7 @@ async fn route(
         "kpi-me" => kpi_me::handle(request, ctx).await,
         "billing-checkout" => billing_checkout::handle(request, ctx).await,
         "billing-portal" => billing_portal::handle(request, ctx).await,
+        "kpi-org" => kpi_org::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }

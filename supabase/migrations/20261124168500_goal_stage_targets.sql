@@ -11,30 +11,55 @@
 -- An integration test (tests/tests/functions_kpi_org.rs) plans goals with the engine and
 -- compares its figures with these.
 
+-- The three helpers below are pure arithmetic on their arguments (built-in operators only, no
+-- table): they carry no `set search_path`, which would cost a configuration switch on each of
+-- the hundreds of calls an org-wide view makes (and keeps a SQL function from being inlined).
+
 -- ## Calendar
 create or replace function private.working_days(
   p_from date, p_to date, p_weekdays smallint[], p_days_off date[])
 returns integer
-language sql immutable parallel safe set search_path = ''
+language plpgsql immutable parallel safe
 as $$
-  -- Per weekday worked, its first date on or after p_from and every 7th day after it up to
-  -- p_to; then the distinct days off that would have been worked.
-  select case when p_to < p_from then 0 else
-    (select coalesce(sum((p_to - first_day) / 7 + 1), 0)::integer
-       from (select distinct p_from + (w - extract(isodow from p_from)::integer + 7) % 7 as first_day
-               from unnest(p_weekdays) w) weekday
-      where first_day <= p_to)
-    - (select count(distinct d)::integer from unnest(p_days_off) d
-        where d between p_from and p_to and extract(isodow from d)::smallint = any (p_weekdays))
-  end
+declare
+  span integer := p_to - p_from;
+  first_weekday integer := extract(isodow from p_from);
+  worked integer := 0;  -- bit w set: ISO weekday w is worked
+  days integer := 0;
+  offset_days integer;
+  w smallint;
+begin
+  if span < 0 then
+    return 0;
+  end if;
+  -- Per weekday worked, its first date on or after p_from and every 7th day after it.
+  foreach w in array p_weekdays loop
+    if worked & (1 << w) = 0 then
+      worked := worked | (1 << w);
+      offset_days := (w - first_weekday + 7) % 7;
+      if offset_days <= span then
+        days := days + (span - offset_days) / 7 + 1;
+      end if;
+    end if;
+  end loop;
+  -- Then the days off that would have been worked, each once.
+  for i in 1 .. coalesce(cardinality(p_days_off), 0) loop
+    if p_days_off[i] between p_from and p_to
+       and worked & (1 << extract(isodow from p_days_off[i])::integer) <> 0
+       and array_position(p_days_off, p_days_off[i]) = i then
+      days := days - 1;
+    end if;
+  end loop;
+  return days;
+end
 $$;
 comment on function private.working_days(date, date, smallint[], date[]) is
-  'Working days from p_from to p_to (both included): ISO weekdays p_weekdays, minus p_days_off. Without a loop over days.';
+  'Working days from p_from to p_to (both included): ISO weekdays p_weekdays, minus p_days_off. Arithmetic per weekday, no loop over the days.';
 
 -- ## Funnel
 create or replace function private.reverse_funnel(p_deals bigint, p_rates numeric[])
 returns bigint[]
-language plpgsql immutable parallel safe set search_path = ''
+language plpgsql immutable parallel safe
 as $$
 declare
   counts bigint[] := array_fill(0::bigint, array[cardinality(p_rates)]);
@@ -58,7 +83,7 @@ comment on function private.reverse_funnel(bigint, numeric[]) is
 create or replace function private.cold_deals(
   p_target_cents bigint, p_income_per_deal_cents bigint, p_referral_income_cents numeric)
 returns bigint
-language sql immutable parallel safe set search_path = ''
+language sql immutable parallel safe
 as $$
   select div(p_target_cents - least(p_referral_income_cents, p_target_cents)
              + p_income_per_deal_cents - 1, p_income_per_deal_cents)::bigint
@@ -67,50 +92,71 @@ $$;
 comment on function private.cold_deals(bigint, bigint, numeric) is
   'Deals the cold funnel needs: ceil((target - min(referral income, target)) / income per deal); null when a deal brings nothing.';
 
-create or replace function private.plan_share(
-  p_total bigint, p_working_days integer, p_first integer, p_count integer)
-returns bigint
-language sql immutable parallel safe set search_path = ''
-as $$
-  select case when p_working_days <= 0 or p_count <= 0 then 0::bigint
-              else p_count * (p_total / p_working_days)
-                   + greatest(0, least(p_first + p_count, p_total % p_working_days) - p_first) end
-$$;
-comment on function private.plan_share(bigint, integer, integer, integer) is
-  'The planned count of p_count consecutive working days starting at working day p_first (0-based) of a stage total p_total spread over p_working_days days.';
-
 -- ## Targets of a period
 create or replace function private.stage_targets(p_users uuid[], p_from date, p_to date)
 returns table (user_id uuid, goal_kind public.period_kind, stage_position smallint, stage_key text,
                activity_type public.activity_type, target bigint, expected bigint)
 language sql stable security invoker set search_path = ''
 as $$
-  -- Per member the goal kind kpi_me would pick (one covering the period, else the shortest
-  -- overlapping it); every goal of that kind overlapping the period contributes its share.
-  with picked as (
-    select distinct on (g.user_id) g.user_id, g.period_kind
+  -- Set-based throughout (hash joins over the goals, SIMs and rules involved), so that hundreds
+  -- of members cost a few scans rather than a nested loop per goal.
+  with overlapping as (
+    select g.*,
+           -- The goal kind kpi_me would pick: one covering the period, else the shortest
+           -- overlapping it. Every goal of that kind overlapping the period contributes.
+           first_value(g.period_kind) over (
+             partition by g.user_id
+             order by (g.period_start <= p_from and g.period_end >= p_to) desc, g.period_kind,
+                      g.period_start desc) as picked_kind
       from public.goals g
      where g.user_id = any (p_users) and g.period_start <= p_to and g.period_end >= p_from
-     order by g.user_id, (g.period_start <= p_from and g.period_end >= p_to) desc,
-              g.period_kind, g.period_start desc
   ),
   goal as (
-    select g.user_id, g.period_kind, g.sim_id, g.income_target_cents, g.period_start,
+    select g.id, g.user_id, g.period_kind, g.sim_id, g.income_target_cents, g.period_start,
            g.period_end, g.working_weekdays, g.days_off, s.income_per_deal_cents,
            greatest(g.period_start, p_from) as first_day, least(g.period_end, p_to) as last_day,
-           (now() at time zone g.time_zone)::date as today,
+           (now() at time zone coalesce(p.time_zone, 'UTC'))::date as today,
            case g.period_kind when 'month' then 1 when 'quarter' then 3 else 12 end as months
-      from picked
-      join public.goals g on g.user_id = picked.user_id and g.period_kind = picked.period_kind
+      from overlapping g
       join public.sims s on s.id = g.sim_id
-     where g.period_start <= p_to and g.period_end >= p_from
+      left join public.profiles p on p.id = g.user_id
+     where g.period_kind = g.picked_kind and s.income_per_deal_cents > 0
   ),
-  planned as (
+  funnel as (
+    select st.sim_id, array_agg(st.position order by st.position) as positions,
+           array_agg(st.key order by st.position) as keys,
+           array_agg(st.activity_type order by st.position) as types,
+           array_agg(st.conversion_rate order by st.position) as rates
+      from public.sim_stages st
+     where st.sim_id in (select goal.sim_id from goal)
+     group by st.sim_id
+  ),
+  -- The member's active planning rules, oldest first, at most 20 (as goal_tracking answers them).
+  rules as (
+    select r.user_id, r.expected_referrals_per_month, r.referral_close_rate,
+           greatest(coalesce(r.referred_value_multiplier, 1), 1) as multiplier
+      from (select r.*, row_number() over (partition by r.user_id order by r.created_at, r.id) as n
+              from public.referral_rules r
+             where r.user_id = any (p_users) and r.active
+               and r.expected_referrals_per_month is not null and r.referral_close_rate is not null) r
+     where r.n <= 20
+  ),
+  referral as (
+    select goal.id, sum(floor(r.expected_referrals_per_month * goal.months * r.referral_close_rate)
+                        * round(goal.income_per_deal_cents * r.multiplier)) as income
+      from goal join rules r on r.user_id = goal.user_id
+     group by goal.id
+  ),
+  -- Materialized: each goal's calendar and totals are computed once, not inside every aggregate.
+  planned as materialized (
     select goal.user_id, goal.period_kind, funnel.positions, funnel.keys, funnel.types, calendar.*,
            private.reverse_funnel(
-             private.cold_deals(goal.income_target_cents, goal.income_per_deal_cents, referral.income),
+             private.cold_deals(goal.income_target_cents, goal.income_per_deal_cents,
+                                coalesce(referral.income, 0)),
              funnel.rates) as totals
       from goal
+      join funnel on funnel.sim_id = goal.sim_id
+      left join referral on referral.id = goal.id
       cross join lateral (
         select private.working_days(goal.period_start, goal.period_end,
                                     goal.working_weekdays, goal.days_off) as days,
@@ -120,34 +166,25 @@ as $$
                                     goal.working_weekdays, goal.days_off) as within,
                private.working_days(goal.first_day, least(goal.last_day, goal.today),
                                     goal.working_weekdays, goal.days_off) as by_today) calendar
-      cross join lateral (
-        select array_agg(st.position order by st.position) as positions,
-               array_agg(st.key order by st.position) as keys,
-               array_agg(st.activity_type order by st.position) as types,
-               array_agg(st.conversion_rate order by st.position) as rates
-          from public.sim_stages st where st.sim_id = goal.sim_id) funnel
-      cross join lateral (
-        select coalesce(sum(floor(r.expected_referrals_per_month * goal.months * r.referral_close_rate)
-                            * round(goal.income_per_deal_cents
-                                    * greatest(coalesce(r.referred_value_multiplier, 1), 1))), 0)
-                 as income
-          from (select r.* from public.referral_rules r
-                 where r.user_id = goal.user_id and r.active
-                   and r.expected_referrals_per_month is not null and r.referral_close_rate is not null
-                 order by r.created_at, r.id limit 20) r) referral
-     where calendar.days > 0 and goal.income_per_deal_cents > 0
   )
   select planned.user_id, planned.period_kind, stage.position, stage.key, stage.type,
-         sum(private.plan_share(stage.total, planned.days, planned.before, planned.within))::bigint,
-         sum(private.plan_share(stage.total, planned.days, planned.before, planned.by_today))::bigint
+         -- The shares of working days before + 1 .. before + n: n x floor(T / N), plus one for
+         -- each of them among the first T mod N.
+         sum(share.per_day * planned.within
+             + greatest(0, least(planned.before + planned.within, share.extra_days) - planned.before))::bigint,
+         sum(share.per_day * planned.by_today
+             + greatest(0, least(planned.before + planned.by_today, share.extra_days) - planned.before))::bigint
     from planned
+    -- A calendar without a working day plans nothing (the engine refuses it).
     cross join lateral unnest(planned.positions, planned.keys, planned.types, planned.totals)
       as stage(position, key, type, total)
+    cross join lateral (select stage.total / planned.days as per_day,
+                               stage.total % planned.days as extra_days) share
+   where planned.days > 0
    group by planned.user_id, planned.period_kind, stage.position, stage.key, stage.type
 $$;
 comment on function private.stage_targets(uuid[], date, date) is
-  'Per member of p_users whose goal the caller may read (RLS), per funnel stage: the target from p_from to p_to and the part of it expected by the end of the member''s today (goal time zone), as the goal engine plans them.';
+  'Per member of p_users whose goal the caller may read (RLS), per funnel stage: the target from p_from to p_to and the part of it expected by the end of the member''s today (their profile''s time zone, as kpi_me counts it), as the goal engine plans them.';
 grant execute on function private.working_days(date, date, smallint[], date[]),
   private.reverse_funnel(bigint, numeric[]), private.cold_deals(bigint, bigint, numeric),
-  private.plan_share(bigint, integer, integer, integer),
   private.stage_targets(uuid[], date, date) to authenticated;

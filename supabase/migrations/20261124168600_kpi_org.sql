@@ -95,28 +95,34 @@ begin
         from public.memberships m
        where m.user_id = any (managed) and (p_team_id is null or m.team_id = p_team_id)
     ),
-    -- One pass over the read model for the period (RLS applies here too).
-    daily as materialized (
-      select k.user_id, k.day, k.activity_type, k.stage_key, k.quantity, k.value_cents
+    -- One pass over the read model for the period (RLS applies here too), summed two ways at
+    -- once: per member, type and stage (grouping 0), and per trend bucket and type (grouping 1).
+    sums as materialized (
+      select grouping(k.user_id, k.stage_key) = 0 as per_member, k.user_id, k.activity_type,
+             k.stage_key, date_trunc(unit, k.day::timestamp)::date as bucket,
+             sum(k.quantity)::bigint as quantity, sum(k.value_cents)::bigint as value_cents
         from public.kpi_daily k
         join scope on scope.user_id = k.user_id
        where k.org_id = org.id and k.day between first_day and last_day
+       group by grouping sets ((k.user_id, k.activity_type, k.stage_key),
+                               (date_trunc(unit, k.day::timestamp)::date, k.activity_type))
     ),
     by_type as (
-      select d.user_id, d.activity_type, d.stage_key, sum(d.quantity)::bigint as quantity,
-             sum(d.value_cents)::bigint as value_cents
-        from daily d group by d.user_id, d.activity_type, d.stage_key
+      select s.user_id, s.activity_type, s.stage_key, s.quantity, s.value_cents
+        from sums s where s.per_member
     ),
     targets as (
       select * from private.stage_targets(array(select scope.user_id from scope), first_day, last_day)
     ),
     -- A custom stage counts the custom activities naming its key, any other stage its type.
     stages as (
-      select t.*, coalesce((select sum(b.quantity) from by_type b
-                             where b.user_id = t.user_id and b.activity_type = t.activity_type
-                               and (t.activity_type <> 'custom' or b.stage_key = t.stage_key)), 0)::bigint
-                    as actual
+      select t.user_id, t.goal_kind, t.stage_position, t.stage_key, t.activity_type, t.target,
+             t.expected, coalesce(sum(b.quantity), 0)::bigint as actual
         from targets t
+        left join by_type b on b.user_id = t.user_id and b.activity_type = t.activity_type
+                           and (t.activity_type <> 'custom' or b.stage_key = t.stage_key)
+       group by t.user_id, t.goal_kind, t.stage_position, t.stage_key, t.activity_type, t.target,
+                t.expected
     ),
     paced as (
       select s.*, round(s.actual::numeric / nullif(s.expected, 0), 4) as pace,
@@ -124,30 +130,44 @@ begin
                   then s.actual >= s.expected * (1 - org.behind_pace_threshold) end as on_pace
         from stages s
     ),
+    planned as (
+      select x.user_id, min(x.goal_kind) as goal_kind, min(x.pace) as pace,
+             bool_and(x.on_pace) as on_pace,
+             jsonb_agg(jsonb_build_object(
+               'key', x.stage_key, 'activity_type', x.activity_type, 'actual', x.actual,
+               'target', x.target, 'expected', x.expected, 'pace', x.pace, 'on_pace', x.on_pace)
+               order by x.stage_position) as stages,
+             sum(x.target) filter (where x.activity_type = 'call') as call_target,
+             sum(x.target) filter (where x.activity_type = 'appointment') as appointment_target,
+             sum(x.target) filter (where x.activity_type = 'deal') as deal_target,
+             sum(x.target) filter (where x.activity_type = 'referral') as referral_target,
+             sum(x.target) filter (where x.activity_type = 'custom') as custom_target
+        from paced x group by x.user_id
+    ),
+    logged as (
+      select b.user_id,
+             coalesce(sum(b.quantity) filter (where b.activity_type = 'call'), 0)::bigint as calls,
+             coalesce(sum(b.quantity) filter (where b.activity_type = 'appointment'), 0)::bigint as appointments,
+             coalesce(sum(b.quantity) filter (where b.activity_type = 'deal'), 0)::bigint as deals,
+             coalesce(sum(b.quantity) filter (where b.activity_type = 'referral'), 0)::bigint as referrals,
+             coalesce(sum(b.quantity) filter (where b.activity_type = 'custom'), 0)::bigint as custom,
+             sum(b.quantity)::bigint as activities, sum(b.value_cents)::bigint as deal_value_cents
+        from by_type b group by b.user_id
+    ),
     member as (
       select scope.user_id, scope.role, scope.team_id, t.name as team_name,
              coalesce(nullif(p.full_name, ''), p.email, '') as name,
-             (select min(x.goal_kind) from paced x where x.user_id = scope.user_id) as goal_kind,
-             (select min(x.pace) from paced x where x.user_id = scope.user_id) as pace,
-             (select bool_and(x.on_pace) from paced x where x.user_id = scope.user_id) as on_pace,
-             coalesce((select jsonb_agg(jsonb_build_object(
-                                'key', x.stage_key, 'activity_type', x.activity_type, 'actual', x.actual,
-                                'target', x.target, 'expected', x.expected, 'pace', x.pace,
-                                'on_pace', x.on_pace) order by x.stage_position)
-                         from paced x where x.user_id = scope.user_id), '[]'::jsonb) as stages,
-             totals.*
+             pl.goal_kind, pl.pace, pl.on_pace, coalesce(pl.stages, '[]'::jsonb) as stages,
+             pl.call_target, pl.appointment_target, pl.deal_target, pl.referral_target, pl.custom_target,
+             coalesce(l.calls, 0) as calls, coalesce(l.appointments, 0) as appointments,
+             coalesce(l.deals, 0) as deals, coalesce(l.referrals, 0) as referrals,
+             coalesce(l.custom, 0) as custom, coalesce(l.activities, 0) as activities,
+             coalesce(l.deal_value_cents, 0) as deal_value_cents
         from scope
         left join public.profiles p on p.id = scope.user_id
         left join public.teams t on t.id = scope.team_id
-        cross join lateral (
-          select coalesce(sum(b.quantity) filter (where b.activity_type = 'call'), 0)::bigint as calls,
-                 coalesce(sum(b.quantity) filter (where b.activity_type = 'appointment'), 0)::bigint as appointments,
-                 coalesce(sum(b.quantity) filter (where b.activity_type = 'deal'), 0)::bigint as deals,
-                 coalesce(sum(b.quantity) filter (where b.activity_type = 'referral'), 0)::bigint as referrals,
-                 coalesce(sum(b.quantity) filter (where b.activity_type = 'custom'), 0)::bigint as custom,
-                 coalesce(sum(b.quantity), 0)::bigint as activities,
-                 coalesce(sum(b.value_cents), 0)::bigint as deal_value_cents
-            from by_type b where b.user_id = scope.user_id) totals
+        left join planned pl on pl.user_id = scope.user_id
+        left join logged l on l.user_id = scope.user_id
     ),
     ranked as (
       select mb.*, row_number() over (order by
@@ -170,14 +190,15 @@ begin
     -- Per type of activity, per team (team_id null: members without a team) and for the whole
     -- scope (grouping 1).
     metric as (
-      select mb.team_id, mb.user_id, mb.on_pace, kind.type, kind.actual,
-             (select sum(x.target) from paced x
-               where x.user_id = mb.user_id and x.activity_type::text = kind.type) as target
+      select mb.team_id, mb.user_id, mb.on_pace, kind.type, kind.actual, kind.target
         from member mb
-        cross join lateral (values ('call', mb.calls), ('appointment', mb.appointments),
-                                   ('deal', mb.deals), ('referral', mb.referrals),
-                                   ('custom', mb.custom), ('deal_value_cents', mb.deal_value_cents))
-          as kind(type, actual)
+        cross join lateral (values ('call', mb.calls, mb.call_target),
+                                   ('appointment', mb.appointments, mb.appointment_target),
+                                   ('deal', mb.deals, mb.deal_target),
+                                   ('referral', mb.referrals, mb.referral_target),
+                                   ('custom', mb.custom, mb.custom_target),
+                                   ('deal_value_cents', mb.deal_value_cents, null))
+          as kind(type, actual, target)
     ),
     grouped as (
       select grouping(m.team_id) as whole_scope, m.team_id, m.type,
@@ -203,10 +224,15 @@ begin
         from generate_series(date_trunc(unit, first_day::timestamp), last_day::timestamp,
                              ('1 ' || unit)::interval) b
     ),
-    daily_buckets as (
-      select date_trunc(unit, d.day::timestamp)::date as key, d.activity_type,
-             sum(d.quantity) as quantity, sum(d.value_cents) as value_cents
-        from daily d group by 1, 2
+    bucket_counts as (
+      select s.bucket as key,
+             sum(s.quantity) filter (where s.activity_type = 'call') as calls,
+             sum(s.quantity) filter (where s.activity_type = 'appointment') as appointments,
+             sum(s.quantity) filter (where s.activity_type = 'deal') as deals,
+             sum(s.quantity) filter (where s.activity_type = 'referral') as referrals,
+             sum(s.quantity) filter (where s.activity_type = 'custom') as custom,
+             sum(s.value_cents) as deal_value_cents
+        from sums s where not s.per_member group by s.bucket
     ),
     trend as (
       select bk.start, sums.*,
@@ -217,14 +243,12 @@ begin
              round(avg(sums.custom) over w, 2) as ma_custom,
              round(avg(sums.deal_value_cents) over w, 2) as ma_deal_value_cents
         from bucket bk
+        left join bucket_counts c on c.key = bk.key
         cross join lateral (
-          select coalesce(sum(d.quantity) filter (where d.activity_type = 'call'), 0)::bigint as calls,
-                 coalesce(sum(d.quantity) filter (where d.activity_type = 'appointment'), 0)::bigint as appointments,
-                 coalesce(sum(d.quantity) filter (where d.activity_type = 'deal'), 0)::bigint as deals,
-                 coalesce(sum(d.quantity) filter (where d.activity_type = 'referral'), 0)::bigint as referrals,
-                 coalesce(sum(d.quantity) filter (where d.activity_type = 'custom'), 0)::bigint as custom,
-                 coalesce(sum(d.value_cents), 0)::bigint as deal_value_cents
-            from daily_buckets d where d.key = bk.key) sums
+          select coalesce(c.calls, 0)::bigint as calls, coalesce(c.appointments, 0)::bigint as appointments,
+                 coalesce(c.deals, 0)::bigint as deals, coalesce(c.referrals, 0)::bigint as referrals,
+                 coalesce(c.custom, 0)::bigint as custom,
+                 coalesce(c.deal_value_cents, 0)::bigint as deal_value_cents) sums
       window w as (order by bk.start rows between window_size - 1 preceding and current row)
     )
     select jsonb_build_object(
@@ -283,3 +307,32 @@ comment on function public.kpi_org(text, date, date, uuid, text, text, integer, 
   'The members the caller manages (optionally of team p_team_id) for a period (day, week, month, quarter, year in the organization''s time zone, or custom p_from..p_to): a page of members (sorted by p_sort: name, team, pace, activities, calls, appointments, deals, deal_value; p_direction; p_limit 1-200, p_offset) with actual vs target per stage and pacing, the total count, aggregates per team and for the scope (sum, average, median, target, share on pace) and a trend per day, week or month with its moving average. Needs org_dashboard; 42501 for a caller who manages nobody, 22023 for bad parameters. RLS applies.';
 revoke execute on function public.kpi_org(text, date, date, uuid, text, text, integer, integer, text) from public, anon;
 grant execute on function public.kpi_org(text, date, date, uuid, text, text, integer, integer, text) to authenticated;
+
+-- The drilldown: one managed member's kpi_me view, for managers only (kpi_me alone also answers
+-- members about themselves), with the same gate and refusal as kpi_org.
+create or replace function public.kpi_org_member(
+  p_user_id uuid,
+  p_period text default 'month',
+  p_from date default null,
+  p_to date default null)
+returns jsonb
+language plpgsql stable security invoker set search_path = ''
+as $$
+begin
+  if not private.feature_enabled('org_dashboard') then
+    raise exception 'the org_dashboard feature is not enabled for your plan or account'
+      using errcode = 'insufficient_privilege';
+  end if;
+  if not exists (select 1 from private.managed_user_ids()) then
+    raise exception 'only managers see the organization''s KPIs' using errcode = 'insufficient_privilege';
+  end if;
+  if not private.manages_user(p_user_id) then
+    return null;
+  end if;
+  return public.kpi_me_period(p_period, p_user_id, p_from, p_to);
+end
+$$;
+comment on function public.kpi_org_member(uuid, text, date, date) is
+  'kpi_me_period for the member p_user_id whom the caller manages (null for anyone else). Needs org_dashboard; 42501 for a caller who manages nobody.';
+revoke execute on function public.kpi_org_member(uuid, text, date, date) from public, anon;
+grant execute on function public.kpi_org_member(uuid, text, date, date) to authenticated;

@@ -354,6 +354,36 @@ async fn refuses_a_body_over_one_mebibyte(base: &str) {
     assert_eq!(answer.body["error"]["code"], "payload_too_large");
 }
 
+/// `kpi-org` through `base` answers like the native host: the team manager's dashboard and a
+/// drilldown, a rep's 403 (with the feature check the refusal makes), a bad parameter's 422.
+async fn shows_the_org_dashboard_like_native(base: &str) {
+    let world = support::world::World::new().await;
+    let rep = world.token(world.rep);
+    world
+        .call_at(base, &rep, "POST", "activities",
+                 Some(json!({"type": "call", "occurred_on": "2026-03-02", "quantity": 4})))
+        .await
+        .ok(201);
+    let manager = world.token(world.manager);
+    let march = "period=custom&from=2026-03-01&to=2026-03-31";
+    for (token, query) in [
+        (&manager, format!("{march}&sort=calls&direction=desc")),
+        (&manager, format!("drilldown={}&{march}", world.rep)),
+        (&manager, "limit=0".to_owned()),
+        (&rep, String::new()),
+    ] {
+        let path = format!("kpi-org?{query}");
+        let here = world.call_at(base, token, "GET", &path, None).await;
+        let native = world.call_at(&world.stack.api_url, token, "GET", &path, None).await;
+        assert_eq!((here.status, &here.body), (native.status, &native.body), "{base} {path}");
+    }
+    let dashboard = world
+        .call_at(base, &manager, "GET", &format!("kpi-org?{march}"), None)
+        .await
+        .ok(200);
+    assert_eq!(dashboard["aggregates"]["scope"]["metrics"]["call"]["sum"], json!(4));
+}
+
 #[tokio::test]
 async fn the_worker_serves_the_registry_in_workerd_like_the_native_host() {
     let Some(base) = host("WORKERD_URL") else { return };
@@ -526,4 +556,16 @@ fn the_spin_manifest_declares_one_pinned_component_per_function() {
             Some("../target/wasm32-wasip2/release/functions_spin.wasm")
         );
     }
+}
+
+#[tokio::test]
+async fn the_worker_shows_the_org_dashboard_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    shows_the_org_dashboard_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_shows_the_org_dashboard_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    shows_the_org_dashboard_like_native(&base).await;
 }

@@ -1,8 +1,8 @@
--- kpi_org: the engine's targets in SQL (calendar, funnel, daily shares), who sees whom (every
+-- kpi_org: the engine's targets in SQL (calendar, funnel; daily shares through kpi_org), who sees whom (every
 -- persona), aggregates checked by hand (median of odd and even counts, share on pace), sorting
 -- and paging edges, the team filter and the trend's moving average.
 begin;
-select plan(58);
+select plan(64);
 select tests.create_world();
 select tests.create_member_data();
 select tests.create_flags();
@@ -24,9 +24,6 @@ select is(private.cold_deals(2000000, 900000, 1125000), 1::bigint,
   'cold_deals: referrals covering 1 125 000 of 2 000 000 leave one cold deal');
 select is(private.cold_deals(2000000, 900000, 5000000), 0::bigint,
   'cold_deals: referrals beyond the target leave none');
-select is(array[private.plan_share(240, 21, 0, 9), private.plan_share(240, 21, 9, 12), private.plan_share(240, 21, 0, 21)],
-  '{108,132,240}'::bigint[], 'plan_share: 240 over 21 days gives the first 9 days 12 and the rest 11');
-select is(private.plan_share(3, 21, 2, 5), 1::bigint, 'plan_share: the first T mod N days get the extra one');
 
 -- ## Who sees whom
 select is(tests.seen(persona, $$select jsonb_path_query(kpi_org('custom', '2026-03-01', '2026-03-31'), '$.users[*].name') #>> '{}'$$),
@@ -172,6 +169,21 @@ select is(tests.seen('enterprise_admin', $$select (kpi_org('quarter') #>> '{peri
   (select array[to_char(date_trunc('quarter', d), 'YYYY-MM-DD') || ' ' || to_char(date_trunc('quarter', d) + interval '3 months' - interval '1 day', 'YYYY-MM-DD')]
      from (select (now() at time zone 'Pacific/Kiritimati')::date::timestamp as d) local),
   'kpi_org: the quarter is the organization''s current one in its time zone');
+
+-- ## The drilldown: kpi_me of one managed member
+select is(tests.seen(persona, format($$select coalesce((kpi_org_member(%L, 'custom', '2026-03-01', '2026-03-31') #>> '{stages,0,actual}'), 'null')$$, tests.id(member))),
+  array[expected], format('kpi_org_member: %s drilling into %s gets %s', persona, member, expected))
+  from (values
+    ('team_manager', 'rep', '20'), ('team_manager', 'rep2', 'null'), ('enterprise_tm', 'rep2', '30'),
+    ('enterprise_admin', 'rep', '20'), ('other_manager', 'rep', 'null')
+  ) v(persona, member, expected);
+select is(tests.try_as(persona, format($$select kpi_org_member(%L)$$, tests.id('rep'))), expected,
+  format('kpi_org_member: %s is refused', persona))
+  from (values
+    ('rep', '42501 only managers see the organization''s KPIs'),
+    ('platform_admin', '42501 the org_dashboard feature is not enabled for your plan or account'),
+    ('anon', '42501 permission denied for function kpi_org_member')
+  ) v(persona, expected);
 
 select * from finish();
 rollback;
