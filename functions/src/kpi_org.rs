@@ -276,7 +276,10 @@ mod tests {
         check("period=custom&from=2025-01-01&to=2026-01-03", "must be at most 366 days after from");
         check("from=2026-03-01", "is for a custom period only");
         check("period=week&to=2026-03-01", "is for a custom period only");
-        check("sort=email", "must be name, team, pace, activities, calls, appointments, deals or deal_value");
+        check(
+            "sort=email",
+            "must be name, team, pace, activities, calls, appointments, deals or deal_value",
+        );
         check("direction=up", "must be asc or desc");
         check("limit=0", "must be a whole number from 1 to 200");
         check("limit=201", "must be a whole number from 1 to 200");
@@ -292,6 +295,9 @@ mod tests {
     #[test]
     fn a_custom_period_of_366_days_is_allowed() {
         let args = dashboard("period=custom&from=2024-01-01&to=2025-01-01");
-        assert_eq!((args.p_from, args.p_to), ("2024-01-01".parse().ok(), "2025-01-01".parse().ok()));
+        assert_eq!(
+            (args.p_from, args.p_to),
+            ("2024-01-01".parse().ok(), "2025-01-01".parse().ok())
+        );
     }
 }

@@ -11,23 +11,21 @@
 -- An integration test (tests/tests/functions_kpi_org.rs) plans goals with the engine and
 -- compares its figures with these.
 
--- The three helpers below are pure arithmetic on their arguments (built-in operators only, no
--- table): they carry no `set search_path`, which would cost a configuration switch on each of
--- the hundreds of calls an org-wide view makes (and keeps a SQL function from being inlined).
-
 -- ## Calendar
 create or replace function private.working_days(
   p_from date, p_to date, p_weekdays smallint[], p_days_off date[])
 returns integer
-language plpgsql immutable parallel safe
+language plpgsql immutable parallel safe set search_path = ''
 as $$
 declare
   span integer := p_to - p_from;
-  first_weekday integer := extract(isodow from p_from);
+  -- ISO weekdays by integer arithmetic (3 January 2000 was a Monday): extract() is numeric.
+  first_weekday integer := ((p_from - date '2000-01-03') % 7 + 7) % 7 + 1;
   worked integer := 0;  -- bit w set: ISO weekday w is worked
   days integer := 0;
-  offset_days integer;
+  i integer := 0;
   w smallint;
+  day_off date;
 begin
   if span < 0 then
     return 0;
@@ -36,17 +34,17 @@ begin
   foreach w in array p_weekdays loop
     if worked & (1 << w) = 0 then
       worked := worked | (1 << w);
-      offset_days := (w - first_weekday + 7) % 7;
-      if offset_days <= span then
-        days := days + (span - offset_days) / 7 + 1;
+      if (w - first_weekday + 7) % 7 <= span then
+        days := days + (span - (w - first_weekday + 7) % 7) / 7 + 1;
       end if;
     end if;
   end loop;
   -- Then the days off that would have been worked, each once.
-  for i in 1 .. coalesce(cardinality(p_days_off), 0) loop
-    if p_days_off[i] between p_from and p_to
-       and worked & (1 << extract(isodow from p_days_off[i])::integer) <> 0
-       and array_position(p_days_off, p_days_off[i]) = i then
+  foreach day_off in array coalesce(p_days_off, '{}') loop
+    i := i + 1;
+    if day_off between p_from and p_to
+       and worked & (1 << (((day_off - date '2000-01-03') % 7 + 7) % 7 + 1)) <> 0
+       and array_position(p_days_off, day_off) = i then
       days := days - 1;
     end if;
   end loop;
@@ -59,7 +57,7 @@ comment on function private.working_days(date, date, smallint[], date[]) is
 -- ## Funnel
 create or replace function private.reverse_funnel(p_deals bigint, p_rates numeric[])
 returns bigint[]
-language plpgsql immutable parallel safe
+language plpgsql immutable parallel safe set search_path = ''
 as $$
 declare
   counts bigint[] := array_fill(0::bigint, array[cardinality(p_rates)]);
@@ -79,18 +77,6 @@ end
 $$;
 comment on function private.reverse_funnel(bigint, numeric[]) is
   'Stage totals reaching p_deals deals: p_rates are the stages'' conversion rates in funnel order (null for the deal); each earlier stage is ceil(next / rate).';
-
-create or replace function private.cold_deals(
-  p_target_cents bigint, p_income_per_deal_cents bigint, p_referral_income_cents numeric)
-returns bigint
-language sql immutable parallel safe
-as $$
-  select div(p_target_cents - least(p_referral_income_cents, p_target_cents)
-             + p_income_per_deal_cents - 1, p_income_per_deal_cents)::bigint
-   where p_income_per_deal_cents > 0
-$$;
-comment on function private.cold_deals(bigint, bigint, numeric) is
-  'Deals the cold funnel needs: ceil((target - min(referral income, target)) / income per deal); null when a deal brings nothing.';
 
 -- ## Targets of a period
 create or replace function private.stage_targets(p_users uuid[], p_from date, p_to date)
@@ -150,9 +136,10 @@ as $$
   -- Materialized: each goal's calendar and totals are computed once, not inside every aggregate.
   planned as materialized (
     select goal.user_id, goal.period_kind, funnel.positions, funnel.keys, funnel.types, calendar.*,
+           -- Cold deals: ceil((target - min(referral income, target)) / income per deal).
            private.reverse_funnel(
-             private.cold_deals(goal.income_target_cents, goal.income_per_deal_cents,
-                                coalesce(referral.income, 0)),
+             div(goal.income_target_cents - least(coalesce(referral.income, 0), goal.income_target_cents)
+                 + goal.income_per_deal_cents - 1, goal.income_per_deal_cents)::bigint,
              funnel.rates) as totals
       from goal
       join funnel on funnel.sim_id = goal.sim_id
@@ -186,5 +173,5 @@ $$;
 comment on function private.stage_targets(uuid[], date, date) is
   'Per member of p_users whose goal the caller may read (RLS), per funnel stage: the target from p_from to p_to and the part of it expected by the end of the member''s today (their profile''s time zone, as kpi_me counts it), as the goal engine plans them.';
 grant execute on function private.working_days(date, date, smallint[], date[]),
-  private.reverse_funnel(bigint, numeric[]), private.cold_deals(bigint, bigint, numeric),
+  private.reverse_funnel(bigint, numeric[]),
   private.stage_targets(uuid[], date, date) to authenticated;

@@ -35,7 +35,10 @@ impl Org {
              select id, 'authenticated', 'authenticated', id || '@kpi-org.test',
                     jsonb_build_object('full_name', name), now()
                from unnest($1::uuid[], $2::text[]) u(id, name)",
-            &[&vec![rep2, tm, admin, staff], &vec!["Wendy West", "Tina Tm", "Ada Admin", "Sam Staff"]],
+            &[
+                &vec![rep2, tm, admin, staff],
+                &vec!["Wendy West", "Tina Tm", "Ada Admin", "Sam Staff"],
+            ],
         )
         .await
         .unwrap();
@@ -60,9 +63,10 @@ impl Org {
         )
         .await
         .unwrap();
-        db.execute("insert into public.platform_admins (user_id, note) values ($1, 'kpi-org')", &[
-            &staff,
-        ])
+        db.execute(
+            "insert into public.platform_admins (user_id, note) values ($1, 'kpi-org')",
+            &[&staff],
+        )
         .await
         .unwrap();
         Self { world, west, rep2, tm, admin, staff }
@@ -75,7 +79,12 @@ impl Org {
     /// The members' names on the answer's page, in order.
     async fn names(&self, user: Uuid, query: &str) -> Vec<String> {
         let body = self.get(user, query).await.ok(200);
-        body["users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap().into()).collect()
+        body["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["name"].as_str().unwrap().into())
+            .collect()
     }
 }
 
@@ -90,7 +99,8 @@ async fn managers_see_whom_they_manage_and_everyone_else_is_refused() {
     assert_eq!(org.names(org.tm, MARCH).await, everyone);
     assert_eq!(org.names(org.admin, MARCH).await, everyone);
 
-    let managers_only = "only team managers, enterprise TMs and enterprise admins see the organization's KPIs";
+    let managers_only =
+        "only team managers, enterprise TMs and enterprise admins see the organization's KPIs";
     assert_eq!(org.get(w.rep, "").await.error(403, "forbidden"), managers_only);
     assert_eq!(org.get(w.outsider, "").await.error(403, "forbidden"), managers_only);
     org.get(org.staff, "").await.error(403, "feature_disabled");
@@ -112,7 +122,8 @@ async fn the_dashboard_counts_what_was_logged_and_pages_through_it() {
     let org = Org::new().await;
     let w = &org.world;
     let log = |user, calls: u64, deals: u64| async move {
-        let mut batch = vec![json!({"type": "call", "occurred_on": "2026-03-02", "quantity": calls})];
+        let mut batch =
+            vec![json!({"type": "call", "occurred_on": "2026-03-02", "quantity": calls})];
         if deals > 0 {
             batch.push(json!({"type": "deal", "occurred_on": "2026-03-09", "quantity": deals,
                               "value_cents": 50_000_000}));
@@ -123,9 +134,11 @@ async fn the_dashboard_counts_what_was_logged_and_pages_through_it() {
     log(org.rep2, 10, 0).await;
     log(w.manager, 5, 0).await;
 
-    let body = org.get(org.admin, &format!("{MARCH}&sort=calls&direction=desc&limit=2")).await.ok(200);
+    let body =
+        org.get(org.admin, &format!("{MARCH}&sort=calls&direction=desc&limit=2")).await.ok(200);
     assert_eq!(body["total"], json!(5));
-    let page: Vec<_> = body["users"].as_array().unwrap().iter().map(|u| u["name"].clone()).collect();
+    let page: Vec<_> =
+        body["users"].as_array().unwrap().iter().map(|u| u["name"].clone()).collect();
     assert_eq!(page, [json!("Ed East"), json!("Wendy West")]);
     assert_eq!(body["users"][0]["actuals"]["call"], json!(30));
     assert_eq!(body["users"][0]["actuals"]["deal_value_cents"], json!(50_000_000));
@@ -135,24 +148,44 @@ async fn the_dashboard_counts_what_was_logged_and_pages_through_it() {
     assert_eq!(figures, [45.0, 5.0, 9.0], "{calls}");
     let teams = body["aggregates"]["teams"].as_array().unwrap();
     let east = teams.iter().find(|t| t["team"]["name"] == json!("East")).unwrap();
-    assert_eq!(east["metrics"]["call"]["median"].as_f64(), Some(17.5), "the mean of the middle two");
+    assert_eq!(
+        east["metrics"]["call"]["median"].as_f64(),
+        Some(17.5),
+        "the mean of the middle two"
+    );
     assert_eq!(body["trend"]["granularity"], json!("day"));
     assert_eq!(body["trend"]["points"][1]["counts"]["call"], json!(45), "2 March");
     assert_eq!(body["trend"]["points"].as_array().unwrap().len(), 31);
 
-    let rest = org.names(org.admin, &format!("{MARCH}&sort=calls&direction=desc&limit=2&offset=2")).await;
+    let rest =
+        org.names(org.admin, &format!("{MARCH}&sort=calls&direction=desc&limit=2&offset=2")).await;
     assert_eq!(rest, ["Mia Manager", "Ada Admin"]);
     let last = org.names(org.admin, &format!("{MARCH}&sort=calls&direction=desc&offset=4")).await;
     assert_eq!(last, ["Tina Tm"]);
     assert!(org.names(org.admin, &format!("{MARCH}&offset=5")).await.is_empty());
 
     // The team filter: a team the caller manages, or 404.
-    let east_only = org.get(w.manager, &format!("{MARCH}&team_id={}", body["users"][0]["team"]["id"].as_str().unwrap())).await.ok(200);
-    assert_eq!((east_only["total"].clone(), east_only["team"]["name"].clone()), (json!(2), json!("East")));
+    let east_only = org
+        .get(
+            w.manager,
+            &format!("{MARCH}&team_id={}", body["users"][0]["team"]["id"].as_str().unwrap()),
+        )
+        .await
+        .ok(200);
+    assert_eq!(
+        (east_only["total"].clone(), east_only["team"]["name"].clone()),
+        (json!(2), json!("East"))
+    );
     let west = format!("{MARCH}&team_id={}", org.west);
-    assert_eq!(org.get(w.manager, &west).await.error(404, "not_found"), "no team you manage has this id");
+    assert_eq!(
+        org.get(w.manager, &west).await.error(404, "not_found"),
+        "no team you manage has this id"
+    );
     assert_eq!(org.get(org.tm, &west).await.ok(200)["users"][0]["name"], json!("Wendy West"));
-    assert_eq!(org.get(org.admin, &format!("{MARCH}&team_id={}", Uuid::new_v4())).await.status, 404);
+    assert_eq!(
+        org.get(org.admin, &format!("{MARCH}&team_id={}", Uuid::new_v4())).await.status,
+        404
+    );
 
     // Bad parameters name themselves; nothing reaches the database.
     for (query, parameter) in [
@@ -179,9 +212,14 @@ async fn the_dashboard_counts_what_was_logged_and_pages_through_it() {
 async fn the_drilldown_is_the_kpi_me_view_of_a_managed_member() {
     let org = Org::new().await;
     let w = &org.world;
-    w.call(w.rep, "POST", "activities", Some(json!({"type": "call", "occurred_on": "2026-03-02", "quantity": 7})))
-        .await
-        .ok(201);
+    w.call(
+        w.rep,
+        "POST",
+        "activities",
+        Some(json!({"type": "call", "occurred_on": "2026-03-02", "quantity": 7})),
+    )
+    .await
+    .ok(201);
     let drill = |user, member: Uuid| org.get(user, &format!("drilldown={member}&{MARCH}"));
     let view = drill(w.manager, w.rep).await.ok(200);
     let mine = w.call(w.rep, "GET", &format!("kpi-me?{MARCH}"), None).await;
@@ -189,7 +227,10 @@ async fn the_drilldown_is_the_kpi_me_view_of_a_managed_member() {
         // kpi-me is registered: the drilldown is the very view the member sees.
         assert_eq!(view, mine.body);
     } else {
-        assert_eq!(view["actuals"], json!([{"type": "call", "stage_key": null, "quantity": 7, "value_cents": 0}]));
+        assert_eq!(
+            view["actuals"],
+            json!([{"type": "call", "stage_key": null, "quantity": 7, "value_cents": 0}])
+        );
     }
     assert_eq!(drill(org.admin, w.rep).await.status, 200);
     drill(w.manager, org.rep2).await.error(404, "not_found");
@@ -262,8 +303,11 @@ fn engine_targets(
             )
             .unwrap(),
             period: period(goal),
-            calendar: Calendar::new(goal.weekdays, &goal.days_off.iter().map(|d| date(d)).collect::<Vec<_>>())
-                .unwrap(),
+            calendar: Calendar::new(
+                goal.weekdays,
+                &goal.days_off.iter().map(|d| date(d)).collect::<Vec<_>>(),
+            )
+            .unwrap(),
             referrals: rules
                 .iter()
                 .map(|&(per_month, close, multiplier)| ReferralRule {
@@ -308,21 +352,77 @@ async fn the_targets_postgres_computes_are_the_ones_the_goal_engine_plans() {
 
     let weekdays: &[u8] = &[1, 2, 3, 4, 5];
     let members: Vec<(Uuid, Uuid, Vec<GoalSpec>, Vec<RuleSpec>)> = vec![
-        (w.rep, w.sim, vec![GoalSpec { kind: PeriodKind::Year, start: "2026-01-01", target_cents: 12_345_678,
-                                        weekdays, days_off: &["2026-01-01", "2026-07-03", "2026-12-25", "2025-12-31"] }],
-         vec![]),
-        (org.rep2, w.sim, vec![GoalSpec { kind: PeriodKind::Quarter, start: "2026-01-01", target_cents: 3_000_000,
-                                           weekdays: &[1, 2, 3, 4, 5, 6], days_off: &["2026-02-14"] }],
-         vec![(3, 0.5, Some(1.5)), (1, 0.33333, None), (2, 1.0, Some(0.5))]),
-        (w.manager, custom_sim, vec![
-            GoalSpec { kind: PeriodKind::Month, start: "2026-01-01", target_cents: 900_000, weekdays: &[2, 4], days_off: &[] },
-            GoalSpec { kind: PeriodKind::Month, start: "2026-02-01", target_cents: 1_234_567, weekdays, days_off: &["2026-02-16"] },
-            GoalSpec { kind: PeriodKind::Month, start: "2026-03-01", target_cents: 0, weekdays, days_off: &[] },
-            GoalSpec { kind: PeriodKind::Year, start: "2026-01-01", target_cents: 20_000_000, weekdays: &[1, 2, 3, 4, 5, 6, 7], days_off: &[] },
-         ], vec![(4, 0.25, Some(2.0))]),
-        (org.tm, custom_sim, vec![GoalSpec { kind: PeriodKind::Quarter, start: "2026-04-01", target_cents: 777_777,
-                                             weekdays: &[7], days_off: &["2026-04-05"] }],
-         vec![]),
+        (
+            w.rep,
+            w.sim,
+            vec![GoalSpec {
+                kind: PeriodKind::Year,
+                start: "2026-01-01",
+                target_cents: 12_345_678,
+                weekdays,
+                days_off: &["2026-01-01", "2026-07-03", "2026-12-25", "2025-12-31"],
+            }],
+            vec![],
+        ),
+        (
+            org.rep2,
+            w.sim,
+            vec![GoalSpec {
+                kind: PeriodKind::Quarter,
+                start: "2026-01-01",
+                target_cents: 3_000_000,
+                weekdays: &[1, 2, 3, 4, 5, 6],
+                days_off: &["2026-02-14"],
+            }],
+            vec![(3, 0.5, Some(1.5)), (1, 0.33333, None), (2, 1.0, Some(0.5))],
+        ),
+        (
+            w.manager,
+            custom_sim,
+            vec![
+                GoalSpec {
+                    kind: PeriodKind::Month,
+                    start: "2026-01-01",
+                    target_cents: 900_000,
+                    weekdays: &[2, 4],
+                    days_off: &[],
+                },
+                GoalSpec {
+                    kind: PeriodKind::Month,
+                    start: "2026-02-01",
+                    target_cents: 1_234_567,
+                    weekdays,
+                    days_off: &["2026-02-16"],
+                },
+                GoalSpec {
+                    kind: PeriodKind::Month,
+                    start: "2026-03-01",
+                    target_cents: 0,
+                    weekdays,
+                    days_off: &[],
+                },
+                GoalSpec {
+                    kind: PeriodKind::Year,
+                    start: "2026-01-01",
+                    target_cents: 20_000_000,
+                    weekdays: &[1, 2, 3, 4, 5, 6, 7],
+                    days_off: &[],
+                },
+            ],
+            vec![(4, 0.25, Some(2.0))],
+        ),
+        (
+            org.tm,
+            custom_sim,
+            vec![GoalSpec {
+                kind: PeriodKind::Quarter,
+                start: "2026-04-01",
+                target_cents: 777_777,
+                weekdays: &[7],
+                days_off: &["2026-04-05"],
+            }],
+            vec![],
+        ),
     ];
     for (user, sim, goals, rules) in &members {
         for goal in goals {
@@ -376,21 +476,43 @@ async fn the_targets_postgres_computes_are_the_ones_the_goal_engine_plans() {
         }
     };
     let periods = [
-        ("2026-01-01", "2026-01-31"), ("2026-02-10", "2026-03-20"), ("2026-01-01", "2026-12-31"),
-        ("2026-03-02", "2026-03-02"), ("2026-04-01", "2026-06-30"), ("2026-03-30", "2026-04-12"),
-        ("2025-12-01", "2026-01-15"), ("2026-02-01", "2026-02-28"),
+        ("2026-01-01", "2026-01-31"),
+        ("2026-02-10", "2026-03-20"),
+        ("2026-01-01", "2026-12-31"),
+        ("2026-03-02", "2026-03-02"),
+        ("2026-04-01", "2026-06-30"),
+        ("2026-03-30", "2026-04-12"),
+        ("2025-12-01", "2026-01-15"),
+        ("2026-02-01", "2026-02-28"),
     ];
     let mut compared = 0;
     for (from, to) in periods {
-        let body = org.get(org.admin, &format!("period=custom&from={from}&to={to}&limit=200")).await.ok(200);
+        let body = org
+            .get(org.admin, &format!("period=custom&from={from}&to={to}&limit=200"))
+            .await
+            .ok(200);
         for (user, sim, goals, rules) in &members {
             let (income, stages) = funnel(*sim).await;
             let expected = engine_targets(goals, rules, income, &stages, date(from), date(to));
-            let member = body["users"].as_array().unwrap().iter().find(|u| u["user_id"] == json!(user)).unwrap();
-            let answered: Vec<u64> = member["stages"].as_array().unwrap().iter().map(|s| s["target"].as_u64().unwrap()).collect();
+            let member = body["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["user_id"] == json!(user))
+                .unwrap();
+            let answered: Vec<u64> = member["stages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["target"].as_u64().unwrap())
+                .collect();
             match expected {
-                Some(targets) => assert_eq!(answered, targets, "{user} from {from} to {to}: {member}"),
-                None => assert!(answered.is_empty(), "{user} has no goal from {from} to {to}: {member}"),
+                Some(targets) => {
+                    assert_eq!(answered, targets, "{user} from {from} to {to}: {member}")
+                }
+                None => {
+                    assert!(answered.is_empty(), "{user} has no goal from {from} to {to}: {member}")
+                }
             }
             compared += 1;
         }

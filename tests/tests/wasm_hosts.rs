@@ -360,8 +360,13 @@ async fn shows_the_org_dashboard_like_native(base: &str) {
     let world = support::world::World::new().await;
     let rep = world.token(world.rep);
     world
-        .call_at(base, &rep, "POST", "activities",
-                 Some(json!({"type": "call", "occurred_on": "2026-03-02", "quantity": 4})))
+        .call_at(
+            base,
+            &rep,
+            "POST",
+            "activities",
+            Some(json!({"type": "call", "occurred_on": "2026-03-02", "quantity": 4})),
+        )
         .await
         .ok(201);
     let manager = world.token(world.manager);
@@ -377,10 +382,8 @@ async fn shows_the_org_dashboard_like_native(base: &str) {
         let native = world.call_at(&world.stack.api_url, token, "GET", &path, None).await;
         assert_eq!((here.status, &here.body), (native.status, &native.body), "{base} {path}");
     }
-    let dashboard = world
-        .call_at(base, &manager, "GET", &format!("kpi-org?{march}"), None)
-        .await
-        .ok(200);
+    let dashboard =
+        world.call_at(base, &manager, "GET", &format!("kpi-org?{march}"), None).await.ok(200);
     assert_eq!(dashboard["aggregates"]["scope"]["metrics"]["call"]["sum"], json!(4));
 }
 
