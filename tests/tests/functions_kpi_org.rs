@@ -220,7 +220,11 @@ async fn the_drilldown_is_the_kpi_me_view_of_a_managed_member() {
     )
     .await
     .ok(201);
-    let drill = |user, member: Uuid| org.get(user, &format!("drilldown={member}&{MARCH}"));
+    let drill = |user, member: Uuid| {
+        let query = format!("drilldown={member}&{MARCH}");
+        let org = &org;
+        async move { org.get(user, &query).await }
+    };
     let view = drill(w.manager, w.rep).await.ok(200);
     let mine = w.call(w.rep, "GET", &format!("kpi-me?{MARCH}"), None).await;
     if mine.status == 200 {
@@ -281,7 +285,7 @@ fn engine_targets(
         let covers = period(g).start() <= from && period(g).end() >= to;
         (!covers, g.kind as u8, std::cmp::Reverse(period(g).start()))
     };
-    let kind = overlapping.iter().min_by_key(rank)?.kind;
+    let kind = overlapping.iter().copied().min_by_key(rank)?.kind;
     let mut sums = vec![0; stages.len()];
     for goal in overlapping.iter().filter(|g| g.kind == kind) {
         let months = match kind {
