@@ -348,7 +348,7 @@ async fn the_targets_postgres_computes_are_the_ones_the_goal_engine_plans() {
     db.execute(
         "insert into public.sim_stages (sim_id, position, key, name, activity_type, conversion_rate)
          values ($1, 1, 'call', 'Call', 'call', 0.123), ($1, 2, 'appointment', 'Appointment', 'appointment', 0.33333),
-                ($1, 3, 'site-visit', 'Site visit', 'custom', 0.7), ($1, 4, 'deal', 'Deal', 'deal', null)",
+                ($1, 3, 'site_visit', 'Site visit', 'custom', 0.7), ($1, 4, 'deal', 'Deal', 'deal', null)",
         &[&custom_sim],
     )
     .await
