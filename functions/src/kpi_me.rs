@@ -27,7 +27,7 @@ use crate::tracking::{GoalRow, PlanningRule, SimJson, plan_of};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
-enum PeriodName {
+pub(crate) enum PeriodName {
     Day,
     Week,
     Month,
@@ -70,9 +70,10 @@ pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes
     Ok(json_response(StatusCode::OK, &view))
 }
 
-/// What `kpi_me` answers (see its migration).
+/// What `kpi_me` answers (see its migration); `kpi_org_member` answers the same for kpi-org's
+/// drilldown.
 #[derive(Debug, Deserialize)]
-struct KpiRow {
+pub(crate) struct KpiRow {
     from: NaiveDate,
     to: NaiveDate,
     today: NaiveDate,
@@ -148,7 +149,7 @@ struct TypeView {
 
 /// The answer for `row`: the engine's plan of the goal paced over the period, shaped per stage
 /// and per type, with every alert.
-fn view(user_id: Uuid, period: PeriodName, row: KpiRow) -> Result<Value, ApiError> {
+pub(crate) fn view(user_id: Uuid, period: PeriodName, row: KpiRow) -> Result<Value, ApiError> {
     let behind = Permille::from_decimal(row.thresholds.behind_pace_threshold)
         .ok_or_else(ApiError::internal)?;
     let plan =

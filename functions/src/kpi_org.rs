@@ -12,6 +12,7 @@
 use bytes::Bytes;
 use chrono::NaiveDate;
 use http::{Method, Request, Response, StatusCode};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::auth;
@@ -23,23 +24,14 @@ use shared::query::QueryParams;
 use shared::runtime::Ctx;
 use uuid::Uuid;
 
+use crate::kpi_me::{self, KpiRow, PeriodName};
+
 /// The feature flag that gates the organization's dashboards.
 pub const FEATURE: &str = "org_dashboard";
 /// Most members on one page.
 pub const MAX_LIMIT: u32 = 200;
 /// Longest custom period, in days between `from` and `to`.
 const MAX_CUSTOM_DAYS: i64 = 366;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-enum PeriodName {
-    Day,
-    Week,
-    Month,
-    Quarter,
-    Year,
-    Custom,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -178,31 +170,41 @@ pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes
     let caller = auth::authenticate(&request, ctx).await?;
     let view = View::parse(&request)?;
     let client = Postgrest::as_caller(&ctx.config, &caller);
-    let answer = match &view {
-        View::Dashboard(args) => client.rpc("kpi_org", args)?,
-        View::Member { user_id, period } => client.rpc(
-            "kpi_org_member",
-            &json!({"p_user_id": user_id, "p_period": period.period,
-                    "p_from": period.from, "p_to": period.to}),
-        )?,
-    };
-    let answer: Value = match send_json(ctx, answer).await {
-        Err(error) if error.status == StatusCode::FORBIDDEN => {
-            features::require(ctx, &client, FEATURE).await?;
-            return Err(ApiError::forbidden(
-                "only team managers, enterprise TMs and enterprise admins see the organization's KPIs",
-            ));
-        }
-        answer => answer?,
-    };
     match view {
-        View::Dashboard(DashboardArgs { p_team_id: Some(_), .. }) if answer["team"].is_null() => {
-            Err(ApiError::not_found("no team you manage has this id"))
+        View::Dashboard(args) => {
+            let answer: Value = ask(ctx, &client, client.rpc("kpi_org", &args)?).await?;
+            if args.p_team_id.is_some() && answer["team"].is_null() {
+                return Err(ApiError::not_found("no team you manage has this id"));
+            }
+            Ok(private_json_response(&answer))
         }
-        View::Member { .. } if answer.is_null() => {
-            Err(ApiError::not_found("no member you manage has this id"))
+        View::Member { user_id, period } => {
+            let args = json!({"p_user_id": user_id, "p_period": period.period,
+                              "p_from": period.from, "p_to": period.to});
+            let row: Option<KpiRow> =
+                ask(ctx, &client, client.rpc("kpi_org_member", &args)?).await?;
+            let row = row.ok_or_else(|| ApiError::not_found("no member you manage has this id"))?;
+            // The very view the member sees in kpi-me.
+            Ok(private_json_response(&kpi_me::view(user_id, period.period, row)?))
         }
-        _ => Ok(private_json_response(&answer)),
+    }
+}
+
+/// The RPC's answer; its refusal (42501) is a plan without the dashboard or a caller who
+/// manages nobody, told apart by asking for the caller's flags (only then).
+async fn ask<T: DeserializeOwned>(
+    ctx: &Ctx,
+    client: &Postgrest,
+    request: Request<Bytes>,
+) -> Result<T, ApiError> {
+    match send_json(ctx, request).await {
+        Err(error) if error.status == StatusCode::FORBIDDEN => {
+            features::require(ctx, client, FEATURE).await?;
+            Err(ApiError::forbidden(
+                "only team managers, enterprise TMs and enterprise admins see the organization's KPIs",
+            ))
+        }
+        answer => answer,
     }
 }
 
