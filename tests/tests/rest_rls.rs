@@ -53,6 +53,7 @@ async fn rest() -> Rest {
                            'path', current_setting('request.path', true),
                            'header', current_setting('request.headers', true)::json->>'x-probe',
                            'timeout', current_setting('statement_timeout'),
+                           'jit', current_setting('jit'),
                            'read_only', current_setting('transaction_read_only'))
                        $$;"
                 ),
@@ -143,11 +144,15 @@ async fn the_transaction_carries_role_claims_request_and_role_settings() {
             "path": "/rpc/rest_rls_context",
             "header": "hello",
             "timeout": "8s",
+            "jit": "off",
             "read_only": "on"
         })
     );
     let anon = rest.send(Method::GET, "rpc/rest_rls_context", None, None).await.json();
-    assert_eq!((anon["role"].clone(), anon["timeout"].clone()), (json!("anon"), json!("3s")));
+    assert_eq!(
+        (anon["role"].clone(), anon["timeout"].clone(), anon["jit"].clone()),
+        (json!("anon"), json!("3s"), json!("off"))
+    );
     assert_eq!(anon["uid"], Value::Null);
     let post = rest.send(Method::POST, "rpc/rest_rls_context", Some(&alice), Some(json!({}))).await;
     assert_eq!(post.json()["read_only"], "on", "a stable function runs read-only even on POST");
