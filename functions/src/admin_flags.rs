@@ -15,9 +15,10 @@ use shared::postgrest::{Postgrest, send_json};
 use shared::runtime::Ctx;
 use uuid::Uuid;
 
+/// How far a flag or an audited action reaches.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
-enum Scope {
+pub(crate) enum Scope {
     Global,
     Org,
     User,

@@ -1,9 +1,13 @@
 //! The registry of functions served at `/functions/v1/<name>` by every host (native, Workers,
-//! Spin). Each function is a module with `async fn handle(request, &Ctx)`; `dispatch` adds what
+//! Spin). Each function is a module with `async fn handle(request, &Ctx)`; `serve` adds what
 //! every function shares: CORS, the body limit, the request id and one log line per request.
+//! One function, `admin-audit-export`, streams its body ([`Body::Chunks`]); hosts call `serve`
+//! and send such a body as it is written.
 
 mod activities;
 mod activities_today;
+mod admin_audit;
+mod admin_audit_export;
 mod admin_flags;
 mod auth_login;
 mod auth_logout;
@@ -12,6 +16,7 @@ mod auth_session;
 mod billing_account;
 mod billing_checkout;
 mod billing_portal;
+mod body;
 mod flags;
 mod goals;
 mod goals_calculate;
@@ -34,6 +39,8 @@ use shared::error::ApiError;
 use shared::http::{MAX_BODY_BYTES, REQUEST_ID};
 use shared::runtime::Ctx;
 
+pub use crate::body::{Aborted, Body, Chunks};
+
 /// Names of every registered function.
 pub const NAMES: &[&str] = &[
     "health",
@@ -50,6 +57,8 @@ pub const NAMES: &[&str] = &[
     "auth-session",
     "flags",
     "admin-flags",
+    "admin-audit",
+    "admin-audit-export",
     "stripe-webhook",
     "kpi-me",
     "billing-checkout",
@@ -67,14 +76,22 @@ pub fn function_name(path: &str) -> Option<&str> {
     (!name.is_empty() && !name.contains('/')).then_some(name)
 }
 
-/// Runs the function `name` on `request`. Never fails: errors leave as the JSON envelope.
-pub async fn dispatch(name: &str, request: Request<Bytes>, ctx: &Ctx) -> Response<Bytes> {
+/// Runs the function `name` on `request`. Never fails: errors leave as the JSON envelope. A
+/// streamed body is produced while the host sends it (errors after its first byte abort it).
+pub async fn serve(name: &str, request: Request<Bytes>, ctx: &Ctx) -> Response<Body> {
     let request_headers = request.headers().clone();
     let method = request.method().clone();
     let mut response = if method == Method::OPTIONS {
-        cors::preflight(&request_headers, &ctx.config)
+        cors::preflight(&request_headers, &ctx.config).map(Body::Whole)
     } else {
-        route(name, request, ctx).await.unwrap_or_else(ApiError::into_response)
+        let answer = match name {
+            _ if request.body().len() > MAX_BODY_BYTES => {
+                Err(ApiError::payload_too_large(MAX_BODY_BYTES))
+            }
+            "admin-audit-export" => admin_audit_export::handle(request, ctx).await,
+            _ => route(name, request, ctx).await.map(|response| response.map(Body::Whole)),
+        };
+        answer.unwrap_or_else(|error| error.into_response().map(Body::Whole))
     };
     if method != Method::OPTIONS {
         cors::apply(&request_headers, &mut response, &ctx.config);
@@ -92,14 +109,21 @@ pub async fn dispatch(name: &str, request: Request<Bytes>, ctx: &Ctx) -> Respons
     response
 }
 
+/// [`serve`] with the body collected in memory, for tests and benchmarks; hosts call `serve`. A
+/// streamed body that aborts becomes a 500.
+pub async fn dispatch(name: &str, request: Request<Bytes>, ctx: &Ctx) -> Response<Bytes> {
+    let (parts, body) = serve(name, request, ctx).await.into_parts();
+    match body.collect().await {
+        Ok(bytes) => Response::from_parts(parts, bytes),
+        Err(Aborted) => ApiError::internal().into_response(),
+    }
+}
+
 async fn route(
     name: &str,
     request: Request<Bytes>,
     ctx: &Ctx,
 ) -> Result<Response<Bytes>, ApiError> {
-    if request.body().len() > MAX_BODY_BYTES {
-        return Err(ApiError::payload_too_large(MAX_BODY_BYTES));
-    }
     match name {
         "health" => health::handle(request, ctx).await,
         "goals-calculate" => goals_calculate::handle(request, ctx).await,
@@ -115,6 +139,7 @@ async fn route(
         "auth-session" => auth_session::handle(request, ctx).await,
         "flags" => flags::handle(request, ctx).await,
         "admin-flags" => admin_flags::handle(request, ctx).await,
+        "admin-audit" => admin_audit::handle(request, ctx).await,
         "stripe-webhook" => stripe_webhook::handle(request, ctx).await,
         "kpi-me" => kpi_me::handle(request, ctx).await,
         "billing-checkout" => billing_checkout::handle(request, ctx).await,
@@ -176,6 +201,23 @@ pub(crate) mod tests {
         (response.status(), body, response)
     }
 
+    /// The signed-in user of [`call_as_user`], as `auth::authenticate` reads them.
+    pub fn caller() -> shared::auth::Caller {
+        let request = Request::builder()
+            .header(header::AUTHORIZATION, format!("Bearer {}", user_token()))
+            .body(Bytes::new())
+            .unwrap();
+        block_on(shared::auth::authenticate(&request, &ctx())).unwrap()
+    }
+
+    fn user_token() -> String {
+        shared::testing::hs256(
+            &json!({"sub": "3b0b5c1e-8a7d-4c55-9a0e-5a1f2d3c4b5a", "aud": "authenticated",
+                    "role": "authenticated", "exp": NOW + 60}),
+            SECRET,
+        )
+    }
+
     /// `method /functions/v1/<name><query>` with a JSON body, as a signed-in user.
     pub fn call_as_user(
         name: &str,
@@ -183,15 +225,10 @@ pub(crate) mod tests {
         query: &str,
         body: &serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        let token = shared::testing::hs256(
-            &json!({"sub": "3b0b5c1e-8a7d-4c55-9a0e-5a1f2d3c4b5a", "aud": "authenticated",
-                    "role": "authenticated", "exp": NOW + 60}),
-            SECRET,
-        );
         let request = Request::builder()
             .method(method)
             .uri(format!("/functions/v1/{name}{query}"))
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::AUTHORIZATION, format!("Bearer {}", user_token()))
             .header(header::CONTENT_TYPE, "application/json")
             .body(Bytes::from(body.to_string()))
             .unwrap();

@@ -11,6 +11,7 @@ const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS";
 /// What supabase-js and our frontend send.
 const ALLOW_HEADERS: &str = "authorization, apikey, content-type, x-client-info, x-request-id";
 const MAX_AGE_SECS: &str = "86400";
+const EXPOSE_HEADERS: &str = "x-request-id, content-disposition";
 
 /// The request's `Origin` when the configuration allows it.
 pub fn allowed_origin<'a>(headers: &'a HeaderMap, config: &Config) -> Option<&'a HeaderValue> {
@@ -37,14 +38,15 @@ pub fn preflight(headers: &HeaderMap, config: &Config) -> Response<Bytes> {
 
 /// Adds the CORS response headers when the request came from an allowed origin. `Vary: Origin`
 /// is always set so caches keep answers for different origins apart.
-pub fn apply(request_headers: &HeaderMap, response: &mut Response<Bytes>, config: &Config) {
+pub fn apply<B>(request_headers: &HeaderMap, response: &mut Response<B>, config: &Config) {
     let origin = allowed_origin(request_headers, config).cloned();
     let out = response.headers_mut();
     out.append(header::VARY, HeaderValue::from_static("Origin"));
     if let Some(origin) = origin {
         out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         out.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
-        out.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("x-request-id"));
+        // Content-Disposition names a download (the audit export) for a frontend that saves it.
+        out.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
     }
 }
 

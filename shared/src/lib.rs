@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod billing;
 pub mod cors;
+pub mod csv;
 pub mod domain;
 pub mod error;
 pub mod features;

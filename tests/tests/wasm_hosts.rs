@@ -387,6 +387,80 @@ async fn shows_the_org_dashboard_like_native(base: &str) {
     assert_eq!(dashboard["aggregates"]["scope"]["metrics"]["call"]["sum"], json!(4));
 }
 
+/// A streamed download: status, content type, the times to its first byte and to its end, and
+/// its bytes (a broken stream fails the test).
+struct Download {
+    status: StatusCode,
+    content_type: Option<String>,
+    first_byte: std::time::Duration,
+    total: std::time::Duration,
+    body: Vec<u8>,
+}
+
+async fn download(url: &str, token: &str) -> Download {
+    let started = std::time::Instant::now();
+    let mut response = reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap();
+    let status = response.status();
+    let content_type =
+        response.headers().get("content-type").map(|value| value.to_str().unwrap().to_owned());
+    let (mut body, mut first_byte) = (Vec::new(), None);
+    while let Some(chunk) = response.chunk().await.unwrap_or_else(|e| panic!("{url}: {e}")) {
+        first_byte.get_or_insert_with(|| started.elapsed());
+        body.extend_from_slice(&chunk);
+    }
+    let total = started.elapsed();
+    Download { status, content_type, first_byte: first_byte.unwrap_or(total), total, body }
+}
+
+/// `admin-audit-export` through `base`: the native host's CSV byte for byte, streamed (its first
+/// byte long before its end, 20 pages of PostgREST reads later); refusals as natively.
+async fn exports_the_audit_log_like_native(base: &str) {
+    let world = support::world::World::new().await;
+    let admin = world.platform_admin().await;
+    let org = uuid::Uuid::new_v4();
+    world.seed_audit(org, 40_000, "test.wasm_export").await;
+    let path = format!("/functions/v1/admin-audit-export?org={org}");
+    let token = world.token(admin);
+    let native = download(&format!("{}{path}", world.stack.api_url), &token).await;
+    let hosted = download(&format!("{base}{path}"), &token).await;
+    assert_eq!((hosted.status, native.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(hosted.content_type.as_deref(), Some("text/csv; charset=utf-8"));
+    assert_eq!(hosted.body.len(), native.body.len());
+    assert!(hosted.body == native.body, "{base} exports other bytes than the native host");
+    eprintln!(
+        "{base}: 40k rows ({} bytes) in {:?}, first byte after {:?}; native {:?} / {:?}",
+        hosted.body.len(),
+        hosted.total,
+        hosted.first_byte,
+        native.total,
+        native.first_byte
+    );
+    assert!(
+        hosted.first_byte * 4 < hosted.total,
+        "{base} sent its first byte after {:?} of {:?}: buffered, not streamed",
+        hosted.first_byte,
+        hosted.total
+    );
+    let rep = Some(world.token(world.rep));
+    for path in ["/functions/v1/admin-audit-export", "/functions/v1/admin-audit"] {
+        let refused = Call { token: rep.clone(), ..Call::get(path) };
+        answers_like_native(base, refused.clone()).await;
+        assert_eq!(call(base, refused).await.status, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn the_worker_streams_the_audit_export_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    exports_the_audit_log_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_streams_the_audit_export_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    exports_the_audit_log_like_native(&base).await;
+}
+
 #[tokio::test]
 async fn the_worker_serves_the_registry_in_workerd_like_the_native_host() {
     let Some(base) = host("WORKERD_URL") else { return };

@@ -4,6 +4,11 @@
 //! component pinned to its function by the `SALESPULSE_FUNCTION` environment variable. It imports
 //! nothing Spin-only: configuration comes from the environment (`wasi:cli`), outbound HTTP is
 //! `wasi:http/outgoing-handler`, so any wasi:http host runs it (`jco serve`, `wasmtime serve`).
+//!
+//! Responses are written to wasi:http's outgoing body as they come: a streamed body chunk by
+//! chunk, each written before the next is made. An aborted body is left unfinished (never
+//! `outgoing-body.finish`ed), which wasi:http defines as a corrupted body: the host must not
+//! end the response as if it were complete.
 
 mod outbound;
 
@@ -12,6 +17,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
+use functions::Body;
 use futures::StreamExt;
 use http::StatusCode;
 use serde_json::json;
@@ -19,7 +25,7 @@ use shared::error::ApiError;
 use shared::http::MAX_BODY_BYTES;
 use shared::log::Logger;
 use shared::runtime::{Config, Ctx};
-use spin_sdk::http::IncomingRequest;
+use spin_sdk::http::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
 use spin_sdk::http_component;
 
 use crate::outbound::SpinClient;
@@ -27,22 +33,67 @@ use crate::outbound::SpinClient;
 /// Names the one function a component serves; unset, it serves every function.
 const PINNED_FUNCTION: &str = "SALESPULSE_FUNCTION";
 
+/// wasi:http's outgoing streams take at most this many bytes per blocking write.
+const WRITE_BYTES: usize = 4096;
+
 #[http_component]
-async fn handle(incoming: IncomingRequest) -> http::Response<Bytes> {
+async fn handle(incoming: IncomingRequest, outparam: ResponseOutparam) {
+    respond(answer(incoming).await, outparam).await;
+}
+
+async fn answer(incoming: IncomingRequest) -> http::Response<Body> {
+    let whole = |error: ApiError| error.into_response().map(Body::Whole);
     let path_and_query = incoming.path_with_query().unwrap_or_default();
     let pinned = std::env::var(PINNED_FUNCTION).ok();
     let Some(name) = served_function(&path_and_query, pinned.as_deref()).map(str::to_owned) else {
-        return ApiError::not_found("no function at this path").into_response();
+        return whole(ApiError::not_found("no function at this path"));
     };
     let request = match into_http_request(incoming, &path_and_query).await {
         Ok(request) => request,
-        Err(error) => return error.into_response(),
+        Err(error) => return whole(error),
     };
     let request_id = shared::http::incoming_request_id(request.headers())
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     match context(request_id) {
-        Ok(ctx) => functions::dispatch(&name, request, &ctx).await,
-        Err(error) => error.into_response(),
+        Ok(ctx) => functions::serve(&name, request, &ctx).await,
+        Err(error) => whole(error),
+    }
+}
+
+/// Sends the status and headers, then the body as it is produced; finishes the outgoing body
+/// only when all of it was written.
+async fn respond(response: http::Response<Body>, outparam: ResponseOutparam) {
+    let (parts, body) = response.into_parts();
+    let headers: Vec<(String, Vec<u8>)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+        .collect();
+    let (fields, status) = match Fields::from_list(&headers) {
+        Ok(fields) => (fields, parts.status.as_u16()),
+        Err(_) => (Fields::new(), 500),
+    };
+    let outgoing = OutgoingResponse::new(fields);
+    let _ = outgoing.set_status_code(status);
+    let Ok(outgoing_body) = outgoing.body() else { return };
+    outparam.set(outgoing);
+    let Ok(stream) = outgoing_body.write() else { return };
+    let write_all = |bytes: &[u8]| {
+        bytes.chunks(WRITE_BYTES).all(|piece| stream.blocking_write_and_flush(piece).is_ok())
+    };
+    let complete = match body {
+        Body::Whole(bytes) => write_all(&bytes),
+        Body::Chunks(mut chunks) => loop {
+            match chunks.next().await {
+                None => break true,
+                Some(Ok(bytes)) if write_all(&bytes) => {}
+                Some(_) => break false,
+            }
+        },
+    };
+    drop(stream);
+    if complete {
+        let _ = OutgoingBody::finish(outgoing_body, None);
     }
 }
 

@@ -1,15 +1,20 @@
 //! The Cloudflare Workers host: the fetch event serves `/functions/v1/<name>` from the registry,
 //! the scheduled event runs the cron jobs. Configuration comes from the Worker's vars and secrets,
 //! outbound HTTP goes through `worker::Fetch`; everything else is the functions' business.
+//! A streamed body becomes the response's `ReadableStream`, pulled as workerd sends it; an
+//! aborted one errors that stream, and workerd cuts the response short.
 
 mod fetch_client;
 
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use functions::{Aborted, Body, Chunks};
 use http::StatusCode;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body::Frame;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
 use shared::error::ApiError;
 use shared::http::MAX_BODY_BYTES;
@@ -23,30 +28,58 @@ async fn fetch(
     request: HttpRequest,
     env: Env,
     _ctx: Context,
-) -> worker::Result<http::Response<Full<Bytes>>> {
-    Ok(serve(request, &env).await.map(Full::new))
+) -> worker::Result<http::Response<ResponseBody>> {
+    Ok(serve(request, &env).await.map(|body| match body {
+        Body::Whole(bytes) => ResponseBody::Whole(Some(bytes)),
+        Body::Chunks(chunks) => ResponseBody::Chunks(chunks),
+    }))
+}
+
+/// The body workerd reads into the response's stream: all at once, or the function's chunks
+/// one poll at a time (an [`Aborted`] errors the stream).
+enum ResponseBody {
+    Whole(Option<Bytes>),
+    Chunks(Chunks),
+}
+
+impl http_body::Body for ResponseBody {
+    type Data = Bytes;
+    type Error = Aborted;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Aborted>>> {
+        match self.get_mut() {
+            Self::Whole(bytes) => std::task::Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Self::Chunks(chunks) => {
+                chunks.as_mut().poll_next(cx).map(|chunk| chunk.map(|c| c.map(Frame::data)))
+            }
+        }
+    }
 }
 
 /// Routes, reads the body (refusing more than the functions accept) and runs the function.
-async fn serve(request: HttpRequest, env: &Env) -> http::Response<Bytes> {
+async fn serve(request: HttpRequest, env: &Env) -> http::Response<Body> {
+    let whole = |error: ApiError| error.into_response().map(Body::Whole);
     let (parts, body) = request.into_parts();
     let Some(name) = functions::function_name(parts.uri.path()).map(str::to_owned) else {
-        return ApiError::not_found("no function at this path").into_response();
+        return whole(ApiError::not_found("no function at this path"));
     };
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(body) => body.to_bytes(),
         Err(error) if error.is::<LengthLimitError>() => {
-            return ApiError::payload_too_large(MAX_BODY_BYTES).into_response();
+            return whole(ApiError::payload_too_large(MAX_BODY_BYTES));
         }
         Err(_) => {
             let message = "the request body could not be read";
-            return ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message).into_response();
+            return whole(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message));
         }
     };
     let request_id = shared::http::incoming_request_id(&parts.headers).unwrap_or_else(new_id);
     match context(env, request_id) {
-        Ok(ctx) => functions::dispatch(&name, http::Request::from_parts(parts, body), &ctx).await,
-        Err(error) => error.into_response(),
+        Ok(ctx) => functions::serve(&name, http::Request::from_parts(parts, body), &ctx).await,
+        Err(error) => whole(error),
     }
 }
 

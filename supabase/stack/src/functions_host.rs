@@ -1,6 +1,8 @@
 //! The native function host behind `/functions/v1/{name}`. Functions' futures are not `Send`
 //! (the WASM hosts are single-threaded), so each request runs on a pool of single-threaded
-//! workers (`LocalPoolHandle`) with a context built from the stack's own URL and keys.
+//! workers (`LocalPoolHandle`) with a context built from the stack's own URL and keys. A
+//! streamed body is produced on that worker and handed to the server through a channel of one
+//! chunk: the function writes the next chunk only once the client has taken the last one.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -8,10 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
+use axum::body::Body as ServerBody;
 use bytes::Bytes;
+use functions::{Aborted, Body};
+use futures_util::StreamExt;
 use shared::error::ApiError;
 use shared::runtime::native::ReqwestClient;
 use shared::runtime::{Config as FunctionsConfig, Ctx};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::task::LocalPoolHandle;
 
 use crate::config::Config;
@@ -55,19 +61,53 @@ impl FunctionsHost {
         &self,
         name: String,
         request: http::Request<Bytes>,
-    ) -> http::Response<Bytes> {
+    ) -> http::Response<ServerBody> {
         let config = self.config.clone();
         let client = self.client.clone();
         let request_id = shared::http::incoming_request_id(request.headers())
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let (head, answer) = oneshot::channel();
         let task = self.pool.spawn_pinned(move || async move {
             let ctx = Ctx::new(config, Rc::new(ReqwestClient::new(client)), request_id, now);
-            functions::dispatch(&name, request, &ctx).await
+            let (parts, body) = functions::serve(&name, request, &ctx).await.into_parts();
+            let chunks = match body {
+                Body::Whole(bytes) => {
+                    let _ = head.send(http::Response::from_parts(parts, ServerBody::from(bytes)));
+                    return;
+                }
+                Body::Chunks(chunks) => chunks,
+            };
+            let (sender, receiver) = mpsc::channel::<Result<Bytes, Aborted>>(1);
+            let streamed = futures_util::stream::unfold(receiver, |mut receiver| async move {
+                receiver.recv().await.map(|chunk| (chunk, receiver))
+            });
+            if head
+                .send(http::Response::from_parts(parts, ServerBody::from_stream(streamed)))
+                .is_ok()
+            {
+                pump(chunks, sender).await;
+            }
         });
-        task.await.unwrap_or_else(|error| {
-            tracing::error!(%error, "a function task failed");
-            ApiError::internal().into_response()
-        })
+        match answer.await {
+            Ok(response) => response,
+            Err(_) => {
+                if let Err(error) = task.await {
+                    tracing::error!(%error, "a function task failed");
+                }
+                ApiError::internal().into_response().map(ServerBody::from)
+            }
+        }
+    }
+}
+
+/// Moves chunks to the server until the body ends, aborts (the error reaches the server, which
+/// cuts the connection) or the client goes away (the channel closes; the rest is never made).
+async fn pump(mut chunks: functions::Chunks, sender: mpsc::Sender<Result<Bytes, Aborted>>) {
+    while let Some(chunk) = chunks.next().await {
+        let aborted = chunk.is_err();
+        if sender.send(chunk).await.is_err() || aborted {
+            return;
+        }
     }
 }

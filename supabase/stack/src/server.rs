@@ -27,9 +27,8 @@ pub async fn router(config: &Config, functions: FunctionsHost) -> anyhow::Result
 /// Reads the body (refusing more than the functions accept) and hands the request over.
 async fn function(functions: &FunctionsHost, name: String, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let response = match to_bytes(body, MAX_BODY_BYTES).await {
+    match to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => functions.handle(name, http::Request::from_parts(parts, bytes)).await,
-        Err(_) => ApiError::payload_too_large(MAX_BODY_BYTES).into_response(),
-    };
-    response.map(Body::from)
+        Err(_) => ApiError::payload_too_large(MAX_BODY_BYTES).into_response().map(Body::from),
+    }
 }

@@ -146,6 +146,43 @@ impl World {
             .unwrap();
     }
 
+    /// A new platform admin (a user with no organization).
+    pub async fn platform_admin(&self) -> Uuid {
+        let db = owner(&self.stack).await;
+        let id = Uuid::new_v4();
+        db.execute(
+            "insert into auth.users (id, aud, role, email, created_at)
+             values ($1, 'authenticated', 'authenticated', $2, now())",
+            &[&id, &format!("{id}@platform.test")],
+        )
+        .await
+        .unwrap();
+        db.execute(
+            "insert into public.platform_admins (user_id, note) values ($1, 'tests')",
+            &[&id],
+        )
+        .await
+        .unwrap();
+        id
+    }
+
+    /// Writes `count` audit entries of `action` about organization `org` (by the rep, targets
+    /// "1" to "count", `after` = `{"n": i}`), as the database owner.
+    pub async fn seed_audit(&self, org: Uuid, count: i32, action: &str) {
+        owner(&self.stack)
+            .await
+            .execute(
+                "insert into public.audit_log
+                   (actor_id, actor_role, action, scope, org_id, target_type, target_id, after)
+                 select $1, 'authenticated', $2, 'org', $3, 'member', i::text,
+                        jsonb_build_object('n', i)
+                   from generate_series(1, $4) i",
+                &[&self.rep, &action, &org, &count],
+            )
+            .await
+            .unwrap();
+    }
+
     /// An access token of `user`, as Supabase Auth issues it.
     pub fn token(&self, user: Uuid) -> String {
         self.token_with(user, json!({}))
