@@ -1,7 +1,7 @@
 -- kpi_me's one "today" (the member's profile time zone, private.member_today), the stage counts
 -- on the days the goal covers, and the audited, range-checked alert thresholds.
 begin;
-select plan(24);
+select plan(26);
 select tests.create_world();
 select tests.create_member_data();
 
@@ -27,6 +27,16 @@ select is(tests.seen('rep', $$select (kpi_me_period('week') ->> 'from')::date = 
   array['true'], 'kpi_me_period: the period is placed around the same today kpi_me answers');
 select is(tests.seen('rep', $$select kpi_me('2026-03-01', '2026-03-31') #> '{goal,actuals}'$$),
   array['[]'], 'kpi_me: the goal comes without goal_tracking''s per-day actuals');
+
+-- ## Planned as what they are: one row of member_today, and never JIT-compiled (it cost ~440 ms)
+select is((select prorows from pg_proc where oid = 'private.member_today(uuid)'::regprocedure), 1::real,
+  'member_today: planned as one row');
+select is((select array_agg(p.proname::text || ':' || c order by p.proname)
+             from pg_proc p, unnest(p.proconfig) c
+            where p.oid in ('public.kpi_me(date, date, uuid)'::regprocedure,
+                            'public.kpi_me_period(text, uuid, date, date)'::regprocedure)
+              and c like 'jit=%'),
+  array['kpi_me:jit=off', 'kpi_me_period:jit=off'], 'kpi_me and kpi_me_period run without JIT');
 
 -- ## Stage counts on the goal's days: the 2026 goal does not cover December 2025
 insert into public.activities (user_id, type, occurred_on, quantity)
