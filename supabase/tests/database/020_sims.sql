@@ -21,7 +21,7 @@ select is(tests.try_as(persona, $$
     ('rep', '42501 new row violates row-level security policy for table "sims"'),
     ('team_manager', '42501 new row violates row-level security policy for table "sims"'),
     ('enterprise_tm', '42501 new row violates row-level security policy for table "sims"'),
-    ('enterprise_admin', 'ok 1'),
+    ('enterprise_admin', '42501 new row violates row-level security policy for table "sims"'),
     ('platform_admin', '42501 new row violates row-level security policy for table "sims"'),
     ('other', '42501 new row violates row-level security policy for table "sims"'),
     ('suspended', '42501 new row violates row-level security policy for table "sims"'),
@@ -33,7 +33,7 @@ select is(tests.try_as(persona, $$update sims set status = 'retired' where id in
   expected, format('sims: %s retiring org A''s and the global SIM gets %s', persona, expected))
   from (values
     ('rep', 'ok 0'), ('team_manager', 'ok 0'), ('enterprise_tm', 'ok 0'),
-    ('enterprise_admin', 'ok 1'), ('platform_admin', 'ok 0'), ('other', 'ok 0'),
+    ('enterprise_admin', 'ok 0'), ('platform_admin', 'ok 0'), ('other', 'ok 0'),
     ('suspended', 'ok 0'), ('read_only', 'ok 0'), ('anon', 'ok 0')
   ) v(persona, expected);
 
@@ -61,7 +61,7 @@ select is(tests.try_as(persona, $$
     ('rep', '42501 new row violates row-level security policy for table "sim_stages"'),
     ('team_manager', '42501 new row violates row-level security policy for table "sim_stages"'),
     ('enterprise_tm', '42501 new row violates row-level security policy for table "sim_stages"'),
-    ('enterprise_admin', 'ok 1'),
+    ('enterprise_admin', '42501 new row violates row-level security policy for table "sim_stages"'),
     ('platform_admin', '42501 new row violates row-level security policy for table "sim_stages"'),
     ('other', '42501 new row violates row-level security policy for table "sim_stages"'),
     ('suspended', '42501 new row violates row-level security policy for table "sim_stages"'),
@@ -73,7 +73,7 @@ select is(tests.try_as(persona, $$update sim_stages set conversion_rate = 0.5 wh
   expected, format('sim_stages: %s changing every call rate gets %s', persona, expected))
   from (values
     ('rep', 'ok 0'), ('team_manager', 'ok 0'), ('enterprise_tm', 'ok 0'),
-    ('enterprise_admin', 'ok 1'), ('platform_admin', 'ok 0'), ('other', 'ok 0'),
+    ('enterprise_admin', 'ok 0'), ('platform_admin', 'ok 0'), ('other', 'ok 0'),
     ('suspended', 'ok 0'), ('read_only', 'ok 0'), ('anon', 'ok 0')
   ) v(persona, expected);
 
@@ -81,7 +81,7 @@ select is(tests.try_as(persona, $$delete from sim_stages where key = 'appointmen
   expected, format('sim_stages: %s deleting every appointment stage gets %s', persona, expected))
   from (values
     ('rep', 'ok 0'), ('team_manager', 'ok 0'), ('enterprise_tm', 'ok 0'),
-    ('enterprise_admin', 'ok 1'), ('platform_admin', 'ok 0'), ('other', 'ok 0'),
+    ('enterprise_admin', 'ok 0'), ('platform_admin', 'ok 0'), ('other', 'ok 0'),
     ('suspended', 'ok 0'), ('read_only', 'ok 0'), ('anon', 'ok 0')
   ) v(persona, expected);
 

@@ -42,8 +42,8 @@ insert into writes values
   ('enterprise_admin', $$update organizations set name = 'Renamed' where id = tests.id('org_a')$$, 'ok 1', 'ok 0'),
   ('enterprise_admin', $$insert into teams (org_id, name) values (tests.id('org_a'), 'A3')$$, 'ok 1', pg_temp.guarded('teams')),
   ('enterprise_admin', $$update memberships set team_id = tests.id('team_a2') where user_id = tests.id('rep')$$, 'ok 1', 'ok 0'),
-  ('enterprise_admin', $$insert into sims (org_id, key, name, industry, average_deal_value_cents) values (tests.id('org_a'), 'new', 'New', 'Solar', 100)$$, 'ok 1', pg_temp.guarded('sims')),
-  ('enterprise_admin', $$delete from sim_stages where sim_id = tests.id('sim_a') and position = 1$$, 'ok 1', 'ok 0');
+  ('enterprise_admin', $$select admin_save_sim(jsonb_build_object('org_id', tests.id('org_a'), 'key', 'new', 'name', 'New', 'industry', 'Solar', 'average_deal_value_cents', 100, 'stages', '[{"key": "deal", "name": "Deal", "activity_type": "deal"}]'::jsonb))$$, 'ok 1', '42501 you may not manage these SIMs'),
+  ('enterprise_admin', $$select admin_set_sim_status(tests.id('sim_a'), 'retired')$$, 'ok 1', '42501 you may not manage this SIM');
 
 -- ## Paid, then lapsed
 select is(tests.try_as(persona, statement), when_paid, format('paid: %s gets %s for %s', persona, when_paid, statement))
