@@ -1,8 +1,9 @@
-//! `admin-flags` (PUT): a platform admin sets a flag for everyone (`global`), one organization
-//! (`org`) or one user (`user`), or removes it with `"value": null`. The call reaches PostgREST
-//! with the admin's own token: `admin_set_flag()` checks the caller (platform admin, not a
-//! read-only or impersonation session) and the feature_flags trigger audits the change in the
-//! same transaction, so no service-role key is involved.
+//! `admin-flags`: PUT lets a platform admin set a flag for everyone (`global`), one organization
+//! (`org`) or one user (`user`), or remove it with `"value": null`; GET lists the flags set, by
+//! feature (`key`), `scope`, `org_id` or `user_id`, a page at a time. Both reach PostgREST with
+//! the admin's own token: `admin_set_flag()` and `admin_list_flags()` check the caller (platform
+//! admin, not a read-only or impersonation session) and the feature_flags trigger audits each
+//! change in the same transaction, so no service-role key is involved.
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -10,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::auth;
 use shared::error::ApiError;
-use shared::http::{json_response, present, read_json, require_method};
+use shared::http::{json_response, present, read_json};
 use shared::postgrest::{Postgrest, send_json};
+use shared::query::QueryParams;
 use shared::runtime::Ctx;
 use uuid::Uuid;
 
@@ -46,8 +48,58 @@ struct Arguments<'a> {
     flag_value: Option<&'a Value>,
 }
 
+/// Most flags one page lists, and the page size when none is asked.
+pub const MAX_PAGE: u32 = 500;
+const DEFAULT_PAGE: u32 = 50;
+
 pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes>, ApiError> {
-    require_method(&request, Method::PUT)?;
+    match *request.method() {
+        Method::PUT => set(request, ctx).await,
+        Method::GET => list(request, ctx).await,
+        _ => Err(ApiError::method_not_allowed("GET or PUT")),
+    }
+}
+
+/// The arguments of `admin_list_flags()`, named as in SQL.
+#[derive(Debug, PartialEq, Serialize)]
+struct ListArguments {
+    feature: Option<String>,
+    flag_scope: Option<Scope>,
+    org: Option<Uuid>,
+    member: Option<Uuid>,
+    page_size: u32,
+    page_offset: u32,
+}
+
+fn list_arguments(request: &Request<Bytes>) -> Result<ListArguments, ApiError> {
+    let mut params = QueryParams::of(request)?;
+    let arguments = ListArguments {
+        feature: params.text("key")?,
+        flag_scope: params.choice("scope", "global, org or user")?,
+        org: params.parse("org_id", "an organization id")?,
+        member: params.parse("user_id", "a user id")?,
+        page_size: params.parse("limit", "a whole number")?.unwrap_or(DEFAULT_PAGE),
+        page_offset: params.parse("offset", "a whole number")?.unwrap_or(0),
+    };
+    params.finish()?;
+    if !(1..=MAX_PAGE).contains(&arguments.page_size) {
+        return Err(ApiError::validation("limit", format!("must be 1 to {MAX_PAGE}")));
+    }
+    if i32::try_from(arguments.page_offset).is_err() {
+        return Err(ApiError::validation("offset", "is too large"));
+    }
+    Ok(arguments)
+}
+
+async fn list(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes>, ApiError> {
+    let caller = auth::authenticate(&request, ctx).await?;
+    let arguments = list_arguments(&request)?;
+    let client = Postgrest::as_caller(&ctx.config, &caller);
+    let page: Value = send_json(ctx, client.rpc("admin_list_flags", &arguments)?).await?;
+    Ok(json_response(StatusCode::OK, &page))
+}
+
+async fn set(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes>, ApiError> {
     let caller = auth::authenticate(&request, ctx).await?;
     let body: Body = read_json(&request)?;
     let arguments = arguments(&body)?;
@@ -111,6 +163,37 @@ mod tests {
     }
 
     #[test]
+    fn list_filters_are_typed_and_pages_bounded() {
+        let get = |query: &str| call_as_user("admin-flags", "GET", query, &Value::Null);
+        assert_names(&get("?scope=team"), "scope");
+        assert_names(&get("?org_id=7"), "org_id");
+        assert_names(&get("?user_id=me"), "user_id");
+        assert_names(&get("?limit=0"), "limit");
+        assert_names(&get("?limit=501"), "limit");
+        assert_names(&get("?offset=-1"), "offset");
+        assert_names(&get("?offset=3000000000"), "offset");
+        assert_names(&get("?team=1"), "team");
+        let request = Request::builder()
+            .uri(format!(
+                "/functions/v1/admin-flags?key=voice_ai&scope=user&user_id={}&limit=10&offset=20",
+                Uuid::nil()
+            ))
+            .body(Bytes::new())
+            .unwrap();
+        assert_eq!(
+            list_arguments(&request).unwrap(),
+            ListArguments {
+                feature: Some("voice_ai".into()),
+                flag_scope: Some(Scope::User),
+                org: None,
+                member: Some(Uuid::nil()),
+                page_size: 10,
+                page_offset: 20,
+            }
+        );
+    }
+
+    #[test]
     fn bad_bodies_name_their_field_before_any_database_call() {
         let put = |body: Value| call_as_user("admin-flags", "PUT", "", &body);
         assert_names(&put(json!({"key": "what_if", "scope": "everyone", "value": true})), "scope");
@@ -119,6 +202,6 @@ mod tests {
             &put(json!({"key": "what_if", "scope": "org", "target_id": "7", "value": true})),
             "target_id",
         );
-        assert_eq!(call_as_user("admin-flags", "GET", "", &Value::Null).0, 405);
+        assert_eq!(call_as_user("admin-flags", "DELETE", "", &Value::Null).0, 405);
     }
 }

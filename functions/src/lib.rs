@@ -9,6 +9,8 @@ mod activities_today;
 mod admin_audit;
 mod admin_audit_export;
 mod admin_flags;
+mod admin_impersonate;
+mod admin_sims;
 mod auth_login;
 mod auth_logout;
 mod auth_refresh;
@@ -59,6 +61,8 @@ pub const NAMES: &[&str] = &[
     "admin-flags",
     "admin-audit",
     "admin-audit-export",
+    "admin-sims",
+    "admin-impersonate",
     "stripe-webhook",
     "kpi-me",
     "billing-checkout",
@@ -140,6 +144,8 @@ async fn route(
         "flags" => flags::handle(request, ctx).await,
         "admin-flags" => admin_flags::handle(request, ctx).await,
         "admin-audit" => admin_audit::handle(request, ctx).await,
+        "admin-sims" => admin_sims::handle(request, ctx).await,
+        "admin-impersonate" => admin_impersonate::handle(request, ctx).await,
         "stripe-webhook" => stripe_webhook::handle(request, ctx).await,
         "kpi-me" => kpi_me::handle(request, ctx).await,
         "billing-checkout" => billing_checkout::handle(request, ctx).await,

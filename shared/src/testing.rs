@@ -1,7 +1,5 @@
 //! Helpers for tests of code built on this library (feature `testing`; never in a host build).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 use sha2::Sha256;
@@ -9,11 +7,7 @@ use sha2::Sha256;
 /// An HS256 JWT over `claims` signed with `secret`, as Supabase Auth signs with the project
 /// secret.
 pub fn hs256(claims: &Value, secret: &str) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(signed.as_bytes());
-    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    crate::auth::jwt::sign_hs256(claims, secret.as_bytes())
 }
 
 /// Drives a future that never waits on real I/O (a handler over a scripted or failing port) to

@@ -11,29 +11,6 @@ use uuid::Uuid;
 /// The feature this file owns at global scope: no other test reads or sets it.
 const GLOBAL: &str = "org_dashboard";
 
-/// A new user: a platform admin, or a member of `org` with `role`.
-async fn person(world: &World, org_and_role: Option<(Uuid, &str)>) -> Uuid {
-    if let Some((org, role)) = org_and_role {
-        return world.member(org, role).await;
-    }
-    let db = owner(&world.stack).await;
-    let id = Uuid::new_v4();
-    db.execute(
-        "insert into auth.users (id, aud, role, email, created_at)
-         values ($1, 'authenticated', 'authenticated', $2, now())",
-        &[&id, &format!("{id}@admin.test")],
-    )
-    .await
-    .unwrap();
-    db.execute(
-        "insert into public.platform_admins (user_id, note) values ($1, 'admin-flags test')",
-        &[&id],
-    )
-    .await
-    .unwrap();
-    id
-}
-
 /// Audit rows about flags naming `target` (a feature key, or `key:id`) so far, oldest first.
 async fn audit_rows(world: &World, target: &str) -> Vec<Value> {
     owner(&world.stack)
@@ -64,7 +41,7 @@ async fn flag_of(world: &World, user: Uuid, feature: &str) -> Value {
 #[tokio::test]
 async fn a_platform_admin_sets_and_removes_flags_at_every_scope_audited_once_each() {
     let world = World::new().await;
-    let admin = person(&world, None).await;
+    let admin = world.platform_admin().await;
     let org_target = format!("voice_ai:{}", world.org);
     let user_target = format!("what_if:{}", world.rep);
 
@@ -123,14 +100,8 @@ async fn a_platform_admin_sets_and_removes_flags_at_every_scope_audited_once_eac
 #[tokio::test]
 async fn others_and_impersonation_tokens_are_refused_and_change_nothing() {
     let world = World::new().await;
-    let admin = person(&world, None).await;
-    let other_org: Uuid = owner(&world.stack)
-        .await
-        .query_one("select org_id from public.memberships where user_id = $1", &[&world.outsider])
-        .await
-        .unwrap()
-        .get(0);
-    let foreign_admin = person(&world, Some((other_org, "enterprise_admin"))).await;
+    let admin = world.platform_admin().await;
+    let foreign_admin = world.member(world.other_org().await, "enterprise_admin").await;
     let change = put("voice_ai", "org", Some(world.org), json!(true));
     let tokens = [
         ("an enterprise admin of another org", world.token(foreign_admin)),
@@ -161,7 +132,7 @@ async fn others_and_impersonation_tokens_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn bad_changes_are_json_4xx_naming_the_field() {
     let world = World::new().await;
-    let admin = person(&world, None).await;
+    let admin = world.platform_admin().await;
     let call = |body: Option<Value>| world.call(admin, "PUT", "admin-flags", body);
     call(put("voice_ai", "org", None, json!(true))).await.names("target_id");
     call(put("voice_ai", "global", Some(world.org), json!(true))).await.names("target_id");
@@ -169,9 +140,71 @@ async fn bad_changes_are_json_4xx_naming_the_field() {
     call(Some(json!({"key": "voice_ai", "scope": "global"}))).await.names("body");
     call(put("free_money", "global", None, json!(true))).await.error(422, "rejected");
     call(put("voice_ai", "user", Some(Uuid::new_v4()), json!(true))).await.error(409, "conflict");
-    world.call(admin, "GET", "admin-flags", None).await.error(405, "method_not_allowed");
+    world.call(admin, "DELETE", "admin-flags", None).await.error(405, "method_not_allowed");
     world
         .call_with_token("", "PUT", "admin-flags", put("voice_ai", "global", None, json!(true)))
         .await
         .error(401, "missing_token");
+}
+
+#[tokio::test]
+async fn a_platform_admin_lists_the_flags_set_by_scope_and_target_and_nobody_else_does() {
+    let world = World::new().await;
+    let admin = world.platform_admin().await;
+    for (key, scope, target) in [
+        ("voice_ai", "org", world.org),
+        ("what_if", "user", world.rep),
+        ("voice_ai", "user", world.rep),
+    ] {
+        world
+            .call(admin, "PUT", "admin-flags", put(key, scope, Some(target), json!(true)))
+            .await
+            .ok(200);
+    }
+    let world = &world;
+    let get = |query: String| async move {
+        world.call(admin, "GET", &format!("admin-flags?{query}"), None).await.ok(200)
+    };
+    let keys = |page: &Value| -> Vec<(String, String)> {
+        page["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (f["key"].as_str().unwrap().to_owned(), f["scope"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    };
+    let of_rep = get(format!("user_id={}", world.rep)).await;
+    assert_eq!(
+        keys(&of_rep),
+        [("voice_ai".into(), "user".into()), ("what_if".into(), "user".into())]
+    );
+    assert_eq!(of_rep["total"], 2);
+    let of_org = get(format!("org_id={}&scope=org", world.org)).await;
+    assert_eq!(keys(&of_org), [("voice_ai".into(), "org".into())]);
+    let first = get(format!("user_id={}&limit=1", world.rep)).await;
+    let second = get(format!("user_id={}&limit=1&offset=1", world.rep)).await;
+    assert_eq!((keys(&first).len(), keys(&second).len(), first["total"].clone()), (1, 1, json!(2)));
+    assert_ne!(keys(&first), keys(&second));
+    let voice = get(format!("key=voice_ai&user_id={}", world.rep)).await;
+    assert_eq!(voice["total"], 1);
+
+    let foreign_admin = world.member(world.other_org().await, "enterprise_admin").await;
+    for (who, token) in [
+        ("an enterprise admin of another org", world.token(foreign_admin)),
+        ("a rep", world.token(world.rep)),
+        (
+            "a rep impersonated",
+            world.token_with(world.rep, json!({"impersonator": admin, "read_only": true})),
+        ),
+    ] {
+        let answer = world.call_with_token(&token, "GET", "admin-flags", None).await;
+        assert_eq!(
+            (answer.status, answer.body["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{who}"
+        );
+    }
+    world.call(admin, "GET", "admin-flags?scope=team", None).await.names("scope");
 }

@@ -29,20 +29,30 @@ struct Answer {
 #[derive(Clone)]
 struct Call {
     method: Method,
-    path: &'static str,
+    path: String,
     token: Option<String>,
     cookie: Option<String>,
     body: Option<Vec<u8>>,
 }
 
 impl Call {
-    fn get(path: &'static str) -> Self {
-        Self { method: Method::GET, path, token: None, cookie: None, body: None }
+    fn get(path: &str) -> Self {
+        Self::new(Method::GET, path, None::<Vec<u8>>, None)
     }
 
-    fn post(path: &'static str, body: impl Into<Vec<u8>>, token: Option<&str>) -> Self {
-        let token = token.map(str::to_owned);
-        Self { method: Method::POST, path, token, cookie: None, body: Some(body.into()) }
+    fn post(path: &str, body: impl Into<Vec<u8>>, token: Option<&str>) -> Self {
+        Self::new(Method::POST, path, Some(body), token)
+    }
+
+    /// Any method (PUT, PATCH and DELETE too), with a JSON body when given.
+    fn new(
+        method: Method,
+        path: &str,
+        body: Option<impl Into<Vec<u8>>>,
+        token: Option<&str>,
+    ) -> Self {
+        let (path, token) = (path.to_owned(), token.map(str::to_owned));
+        Self { method, path, token, cookie: None, body: body.map(Into::into) }
     }
 
     fn with_cookie(self, cookie: String) -> Self {
@@ -75,7 +85,7 @@ async fn call(base: &str, call: Call) -> Answer {
 /// The same request through the native gateway and through `base` gets the same answer.
 async fn answers_like_native(base: &str, request: Call) {
     let native = support::Stack::from_status().api_url;
-    let path = request.path;
+    let path = request.path.clone();
     let expected = call(&native, request.clone()).await;
     let actual = call(base, request).await;
     assert_eq!(actual, expected, "{base}{path} differs from the native host");
@@ -339,6 +349,56 @@ async fn bills_through_stripe_like_native(base: &str) {
     assert!(portal["url"].as_str().unwrap().starts_with(&fake), "{portal}");
 }
 
+/// The admin functions through `base`: flags listed and set, a SIM created, retired and read,
+/// an impersonation started, used and ended; reads and refusals answer like the native host.
+async fn administers_like_native(base: &str) {
+    let world = support::world::World::new().await;
+    let native = world.stack.api_url.clone();
+    let admin = world.token(world.platform_admin().await);
+    let rep = world.token(world.rep);
+
+    let flag = json!({"key": "voice_ai", "scope": "user", "target_id": world.rep, "value": true});
+    world.call_at(base, &admin, "PUT", "admin-flags", Some(flag.clone())).await.ok(200);
+    let listed = format!("/functions/v1/admin-flags?user_id={}", world.rep);
+    answers_like_native(base, Call::new(Method::GET, &listed, None::<Vec<u8>>, Some(&admin))).await;
+    let page = call(base, Call::new(Method::GET, &listed, None::<Vec<u8>>, Some(&admin))).await;
+    assert_eq!(page.body["total"], 1, "{}", page.body);
+    let put =
+        Call::new(Method::PUT, "/functions/v1/admin-flags", Some(flag.to_string()), Some(&rep));
+    answers_like_native(base, put).await;
+    let removed =
+        json!({"key": "voice_ai", "scope": "user", "target_id": world.rep, "value": null});
+    world.call_at(base, &admin, "PUT", "admin-flags", Some(removed)).await.ok(200);
+
+    let sim = json!({"org_id": world.org, "key": "wasm", "name": "Solar", "industry": "Solar",
+                     "average_deal_value_cents": 1_500_000,
+                     "stages": [{"key": "visit", "name": "Visit", "activity_type": "appointment",
+                                 "conversion_rate": 0.3},
+                                {"key": "deal", "name": "Install", "activity_type": "deal"}]});
+    let created = world.call_at(base, &admin, "POST", "admin-sims", Some(sim)).await.ok(201);
+    let id = created["sim"]["id"].as_str().unwrap().to_owned();
+    let retire = json!({"id": id, "status": "retired"}).to_string();
+    let refused =
+        Call::new(Method::PATCH, "/functions/v1/admin-sims", Some(retire.clone()), Some(&rep));
+    answers_like_native(base, refused).await;
+    let retired = Call::new(Method::PATCH, "/functions/v1/admin-sims", Some(retire), Some(&admin));
+    assert_eq!(call(base, retired).await.body["changed"], true);
+    let read = format!("/functions/v1/admin-sims?id={id}");
+    answers_like_native(base, Call::new(Method::GET, &read, None::<Vec<u8>>, Some(&rep))).await;
+
+    let start = json!({"user_id": world.rep, "reason": "wasm host check of the rep's view"});
+    let started =
+        world.call_at(base, &admin, "POST", "admin-impersonate", Some(start)).await.ok(201);
+    let token = started["access_token"].as_str().unwrap();
+    let as_rep = world.call_at(&native, &rep, "GET", "flags", None).await.ok(200);
+    assert_eq!(world.call_at(base, token, "GET", "flags", None).await.ok(200), as_rep);
+    let end =
+        format!("/functions/v1/admin-impersonate?id={}", started["session_id"].as_str().unwrap());
+    answers_like_native(base, Call::new(Method::DELETE, &end, None::<Vec<u8>>, Some(token))).await;
+    let ended = call(base, Call::new(Method::DELETE, &end, None::<Vec<u8>>, Some(&admin))).await;
+    assert_eq!(ended.body["changed"], true, "{}", ended.body);
+}
+
 async fn refuses_paths_outside_the_functions(base: &str) {
     for path in ["/", "/functions/v1/", "/functions/v1/health/extra", "/rest/v1/goals"] {
         let answer = call(base, Call::get(path)).await;
@@ -508,6 +568,12 @@ async fn the_worker_signs_in_and_reads_the_session_like_the_native_host() {
 }
 
 #[tokio::test]
+async fn the_worker_administers_flags_sims_and_impersonation_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    administers_like_native(&base).await;
+}
+
+#[tokio::test]
 async fn the_worker_refuses_paths_outside_the_functions() {
     let Some(base) = host("WORKERD_URL") else { return };
     refuses_paths_outside_the_functions(&base).await;
@@ -584,6 +650,12 @@ async fn the_spin_component_signs_in_and_reads_the_session_like_the_native_host(
     // `Object.fromEntries`), so of the three Set-Cookie headers only the last arrives; Spin keeps
     // all. The session is then read with the access cookie of a native sign-in.
     signs_in_and_reads_the_session_like_native(&base, &["__Secure-sp-refresh"]).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_administers_flags_sims_and_impersonation_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    administers_like_native(&base).await;
 }
 
 #[tokio::test]

@@ -102,6 +102,11 @@ impl JwtKeys {
         }
     }
 
+    /// The legacy project secret, when configured: what HS256 tokens are signed with.
+    pub fn hs256_secret(&self) -> Option<&[u8]> {
+        self.secret.as_deref()
+    }
+
     /// How many public keys these hold, for logs.
     pub fn public_key_count(&self) -> usize {
         self.ec_keys.len() + self.rsa_keys.len()
@@ -195,6 +200,16 @@ fn header_and_payload_len(token: &str) -> usize {
 fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Option<T> {
     let bytes = URL_SAFE_NO_PAD.decode(part).ok()?;
     serde_json::from_slice(&bytes).ok()
+}
+
+/// An HS256 JWT over `claims` signed with `secret`, as Supabase Auth signs with the legacy
+/// project secret.
+pub fn sign_hs256(claims: &Value, secret: &[u8]) -> String {
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let signed = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key");
+    mac.update(signed.as_bytes());
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
 }
 
 fn verify_hs256(signed: &[u8], signature: &[u8], keys: &JwtKeys) -> Result<(), JwtError> {

@@ -2,6 +2,7 @@
 //! verified, as a typed [`Caller`]. Functions forward the same token to PostgREST, so RLS
 //! decides what the caller sees; this check only turns bad tokens away early with a clean 401.
 
+pub mod impersonation;
 pub mod jwks;
 pub mod jwt;
 mod rs256;

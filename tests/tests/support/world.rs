@@ -114,23 +114,69 @@ impl World {
 
     /// A new user, a member of `org` with `role` (e.g. `enterprise_admin`).
     pub async fn member(&self, org: Uuid, role: &str) -> Uuid {
-        let db = owner(&self.stack).await;
-        let id = Uuid::new_v4();
-        db.execute(
-            "insert into auth.users (id, aud, role, email, created_at)
-             values ($1, 'authenticated', 'authenticated', $2, now())",
-            &[&id, &format!("{id}@member.test")],
-        )
-        .await
-        .unwrap();
-        db.execute(
-            "insert into public.memberships (org_id, user_id, role)
-             values ($1, $2, $3::text::public.org_role)",
-            &[&org, &id, &role],
-        )
-        .await
-        .unwrap();
+        let id = self.new_user("member").await;
+        owner(&self.stack)
+            .await
+            .execute(
+                "insert into public.memberships (org_id, user_id, role)
+                 values ($1, $2, $3::text::public.org_role)",
+                &[&org, &id, &role],
+            )
+            .await
+            .unwrap();
         id
+    }
+
+    /// A new platform admin (a user in no organization).
+    pub async fn platform_admin(&self) -> Uuid {
+        let id = self.new_user("admin").await;
+        owner(&self.stack)
+            .await
+            .execute(
+                "insert into public.platform_admins (user_id, note) values ($1, 'integration test')",
+                &[&id],
+            )
+            .await
+            .unwrap();
+        id
+    }
+
+    /// A new auth user with an e-mail at `domain`.test.
+    async fn new_user(&self, domain: &str) -> Uuid {
+        let id = Uuid::new_v4();
+        owner(&self.stack)
+            .await
+            .execute(
+                "insert into auth.users (id, aud, role, email, created_at)
+                 values ($1, 'authenticated', 'authenticated', $2, now())",
+                &[&id, &format!("{id}@{domain}.test")],
+            )
+            .await
+            .unwrap();
+        id
+    }
+
+    /// The first day of the database's current month, `YYYY-MM-DD`.
+    pub async fn month_start(&self) -> String {
+        owner(&self.stack)
+            .await
+            .query_one("select to_char(date_trunc('month', current_date), 'YYYY-MM-DD')", &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    /// The outsider's organization.
+    pub async fn other_org(&self) -> Uuid {
+        owner(&self.stack)
+            .await
+            .query_one(
+                "select org_id from public.memberships where user_id = $1",
+                &[&self.outsider],
+            )
+            .await
+            .unwrap()
+            .get(0)
     }
 
     /// Switches `feature` off for the whole organization (an org-scope flag beats the plan).
