@@ -23,6 +23,8 @@ use shared::query::QueryParams;
 use shared::runtime::Ctx;
 use uuid::Uuid;
 
+use crate::activities::ActivityType;
+
 /// Most SIMs one page lists, and the page size when none is asked.
 pub const MAX_PAGE: u64 = 200;
 const DEFAULT_PAGE: u64 = 50;
@@ -50,16 +52,6 @@ pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes
 enum Status {
     Available,
     Retired,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-enum ActivityType {
-    Call,
-    Appointment,
-    Deal,
-    Referral,
-    Custom,
 }
 
 /// A SIM as POST and PUT send it: the whole SIM, stages in funnel order ending in the deal.
@@ -226,12 +218,7 @@ async fn change(
 /// The rules the goal engine and the database hold a SIM to, checked before any call so that a
 /// bad SIM is a 422 naming its field.
 fn check(body: &SimBody) -> Result<(), ApiError> {
-    let key_ok = body.key.len() <= 63
-        && body.key.starts_with(|c: char| c.is_ascii_lowercase())
-        && body
-            .key
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-".contains(&b));
+    let key_ok = is_slug(&body.key, b"_-");
     if !key_ok {
         return Err(ApiError::validation("key", "must be a lower-case slug of 1 to 63 characters"));
     }
@@ -253,9 +240,7 @@ fn check(body: &SimBody) -> Result<(), ApiError> {
     let mut funnel = Vec::with_capacity(body.stages.len());
     for (i, stage) in body.stages.iter().enumerate() {
         let field = |name: &str| format!("stages[{i}].{name}");
-        let stage_key_ok = stage.key.len() <= 63
-            && stage.key.starts_with(|c: char| c.is_ascii_lowercase())
-            && stage.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let stage_key_ok = is_slug(&stage.key, b"_");
         if !stage_key_ok {
             return Err(ApiError::validation(
                 &field("key"),
@@ -277,6 +262,13 @@ fn check(body: &SimBody) -> Result<(), ApiError> {
         ApiError::validation(error.field.trim_start_matches("sim."), error.message)
     })?;
     Ok(())
+}
+
+/// 1 to 63 characters: a lower-case letter, then lower-case letters, digits and `also`.
+fn is_slug(text: &str, also: &[u8]) -> bool {
+    text.len() <= 63
+        && text.starts_with(|c: char| c.is_ascii_lowercase())
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || also.contains(&b))
 }
 
 fn text(value: &str, field: &str, max: usize) -> Result<(), ApiError> {
