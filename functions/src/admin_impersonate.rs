@@ -11,7 +11,6 @@
 //! admin as `sub`.
 
 use bytes::Bytes;
-use chrono::DateTime;
 use http::{Method, Request, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -49,6 +48,8 @@ struct StartBody {
 #[derive(Debug, Deserialize)]
 struct Started {
     session: Session,
+    /// When the session (and so the token) expires, in Unix seconds.
+    expires_at_unix: u64,
     user: User,
 }
 
@@ -56,7 +57,6 @@ struct Started {
 struct Session {
     id: Uuid,
     admin_id: Uuid,
-    expires_at: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -91,10 +91,7 @@ async fn start(
     let arguments = json!({"target": body.user_id, "reason": reason});
     let started: Started =
         send_json(ctx, client.rpc("admin_start_impersonation", &arguments)?).await?;
-    let expires_at = DateTime::parse_from_rfc3339(&started.session.expires_at)
-        .ok()
-        .and_then(|at| u64::try_from(at.timestamp()).ok())
-        .ok_or_else(ApiError::internal)?;
+    let expires_at = started.expires_at_unix;
     let grant = impersonation::Grant {
         user_id: started.user.id,
         email: started.user.email,

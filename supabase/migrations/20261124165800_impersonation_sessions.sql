@@ -65,6 +65,7 @@ begin
                               to_jsonb(started));
   return jsonb_build_object(
     'session', to_jsonb(started),
+    'expires_at_unix', floor(extract(epoch from started.expires_at))::bigint,
     'user', jsonb_build_object('id', person.id, 'email', person.email,
                                'app_metadata', coalesce(person.raw_app_meta_data, '{}'),
                                'user_metadata', coalesce(person.raw_user_meta_data, '{}')));
