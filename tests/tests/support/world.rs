@@ -127,20 +127,6 @@ impl World {
         id
     }
 
-    /// A new platform admin (a user in no organization).
-    pub async fn platform_admin(&self) -> Uuid {
-        let id = self.new_user("admin").await;
-        owner(&self.stack)
-            .await
-            .execute(
-                "insert into public.platform_admins (user_id, note) values ($1, 'integration test')",
-                &[&id],
-            )
-            .await
-            .unwrap();
-        id
-    }
-
     /// A new auth user with an e-mail at `domain`.test.
     async fn new_user(&self, domain: &str) -> Uuid {
         let id = Uuid::new_v4();
