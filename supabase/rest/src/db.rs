@@ -8,7 +8,7 @@ use tokio_postgres::types::{ToSql, Type};
 
 use crate::error::ApiError;
 use crate::plan::{BODY, LOCATION, PAGE_TOTAL, RESPONSE_HEADERS, RESPONSE_STATUS, TOTAL};
-use crate::sql::{Sql, TextParam};
+use crate::sql::{Sql, TextParam, ident};
 
 /// What the request sets with `set_config(…, true)` before its statement runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +22,8 @@ pub struct RequestSettings {
     pub cookies: Value,
     /// The role's own settings (`alter role … set …`), such as `statement_timeout`.
     pub role_settings: Vec<(String, String)>,
+    /// The `db-pre-request` function (`schema.name`), if configured.
+    pub pre_request: Option<String>,
 }
 
 impl RequestSettings {
@@ -48,6 +50,14 @@ impl RequestSettings {
             sql.push("set_config(").bind(key).push(", ").bind(value).push(", true)");
         }
         sql
+    }
+
+    /// `select "schema"."name"()`: the pre-request call, run after the settings; its error, if
+    /// any, is the request's answer.
+    pub fn pre_request_statement(&self) -> Option<String> {
+        let function = self.pre_request.as_deref()?;
+        let qualified: Vec<String> = function.split('.').map(ident).collect();
+        Some(format!("select {}()", qualified.join(".")))
     }
 }
 
@@ -105,14 +115,23 @@ pub async fn run(
     let params = typed(statement);
     let refs: Vec<(&(dyn ToSql + Sync), Type)> =
         params.iter().map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone())).collect();
-    // Sent together (pipelined, one round trip); when the settings fail, the statement fails
-    // after them in the aborted transaction, and the settings' error is the one to report.
-    let (set, answered) = futures_util::future::join(
+    // Sent together (pipelined, one round trip); when the settings (or the pre-request function)
+    // fail, the statement fails after them in the aborted transaction, and the first error is
+    // the one to report.
+    let pre_request = settings.pre_request_statement();
+    let (set, checked, answered) = futures_util::future::join3(
         transaction.query_typed(&pre.text, &pre_refs),
+        async {
+            match &pre_request {
+                Some(call) => transaction.query_typed(call, &[]).await.map(drop),
+                None => Ok(()),
+            }
+        },
         transaction.query_typed(&statement.text, &refs),
     )
     .await;
     set.map_err(db_error)?;
+    checked.map_err(db_error)?;
     let rows = answered.map_err(db_error)?;
     // Every planned statement aggregates, so it yields exactly one row.
     let row = rows.first().ok_or_else(|| {
@@ -150,6 +169,7 @@ mod tests {
             headers: json!({"accept": "*/*"}),
             cookies: json!({}),
             role_settings: vec![("statement_timeout".into(), "8s".into())],
+            pre_request: None,
         };
         let sql = settings.statement();
         assert_eq!(sql.text.matches("set_config(").count(), 7);
@@ -158,5 +178,24 @@ mod tests {
         assert_eq!(sql.params[1].as_deref(), Some("authenticated"));
         assert_eq!(sql.params[12].as_deref(), Some("statement_timeout"));
         assert_eq!(sql.params[13].as_deref(), Some("8s"));
+        assert_eq!(settings.pre_request_statement(), None);
+    }
+
+    #[test]
+    fn the_pre_request_function_is_called_by_its_quoted_name() {
+        let settings = RequestSettings {
+            role: "anon".into(),
+            claims: json!({"role": "anon"}),
+            method: "GET".into(),
+            path: "/items".into(),
+            headers: json!({}),
+            cookies: json!({}),
+            role_settings: vec![],
+            pre_request: Some("public.check_request".into()),
+        };
+        assert_eq!(
+            settings.pre_request_statement().as_deref(),
+            Some(r#"select "public"."check_request"()"#)
+        );
     }
 }

@@ -108,6 +108,7 @@ fn settings(
         headers: Value::Object(header_object),
         cookies: Value::Object(cookies),
         role_settings: schema.role_settings.get(role).cloned().unwrap_or_default(),
+        pre_request: schema.pre_request.clone(),
     }
 }
 

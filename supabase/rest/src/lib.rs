@@ -141,8 +141,8 @@ fn cors() -> CorsLayer {
         .max_age(Duration::from_secs(86_400))
 }
 
-/// LISTENs on `pgrst` on a connection of its own and reloads the cache on `reload schema` (or an
-/// empty payload), reconnecting after a loss and reloading then, since notices may have been
+/// LISTENs on `pgrst` on a connection of its own and reloads the cache on `reload schema`,
+/// `reload config` (or an empty payload), reconnecting after a loss and reloading then, since notices may have been
 /// missed.
 async fn listen_for_reloads(state: Arc<AppState>) {
     loop {
@@ -165,7 +165,11 @@ async fn listen_for_reloads(state: Arc<AppState>) {
                         tracing::warn!(error = %format!("{error:#}"), "schema cache reload failed");
                     }
                     while let Some(payload) = notices.recv().await {
-                        if payload.is_empty() || payload == "reload schema" {
+                        // `reload config` too: the pre-request function is in-database config.
+                        if payload.is_empty()
+                            || payload == "reload schema"
+                            || payload == "reload config"
+                        {
                             match state.reload().await {
                                 Ok(()) => tracing::info!("schema cache reloaded"),
                                 Err(error) => tracing::warn!(

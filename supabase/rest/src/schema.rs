@@ -77,6 +77,9 @@ pub struct Schema {
     pub functions: HashMap<(String, String), Vec<Function>>,
     /// Settings each role carries (`alter role … set …`), applied when switching to it.
     pub role_settings: HashMap<String, Vec<(String, String)>>,
+    /// `pgrst.db_pre_request` of the role PostgREST logs in as (its in-database configuration):
+    /// the function every request calls after its settings, before its statement.
+    pub pre_request: Option<String>,
 }
 
 impl Schema {
@@ -233,6 +236,7 @@ pub async fn introspect(
             .or_default()
             .push(function);
     }
+    let login_role: String = client.query_one("select current_user::text", &[]).await?.get(0);
     for row in client.query(ROLE_SETTINGS, &[]).await? {
         let settings: Vec<String> = row.get(1);
         let parsed = settings
@@ -246,6 +250,9 @@ pub async fn introspect(
             entry.push((key, value));
         }
     }
+    schema.pre_request = schema.role_settings.get(&login_role).and_then(|settings| {
+        settings.iter().find(|(key, _)| key == "pgrst.db_pre_request").map(|(_, v)| v.clone())
+    });
     Ok(schema)
 }
 
