@@ -11,6 +11,8 @@ mod admin_audit_export;
 mod admin_flags;
 mod admin_impersonate;
 mod admin_sims;
+mod admin_orgs;
+mod admin_users;
 mod auth_login;
 mod auth_logout;
 mod auth_refresh;
@@ -63,6 +65,8 @@ pub const NAMES: &[&str] = &[
     "admin-audit-export",
     "admin-sims",
     "admin-impersonate",
+    "admin-users",
+    "admin-orgs",
     "stripe-webhook",
     "kpi-me",
     "billing-checkout",
@@ -146,6 +150,8 @@ async fn route(
         "admin-audit" => admin_audit::handle(request, ctx).await,
         "admin-sims" => admin_sims::handle(request, ctx).await,
         "admin-impersonate" => admin_impersonate::handle(request, ctx).await,
+        "admin-users" => admin_users::handle(request, ctx).await,
+        "admin-orgs" => admin_orgs::handle(request, ctx).await,
         "stripe-webhook" => stripe_webhook::handle(request, ctx).await,
         "kpi-me" => kpi_me::handle(request, ctx).await,
         "billing-checkout" => billing_checkout::handle(request, ctx).await,

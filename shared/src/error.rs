@@ -106,6 +106,12 @@ impl ApiError {
             "42501" if status == StatusCode::UNAUTHORIZED => {
                 Self::unauthorized("sign in to do this")
             }
+            // The database's check_request(): the caller's organization is suspended.
+            "42501" if details == "org_suspended" => Self::new(
+                StatusCode::FORBIDDEN,
+                "org_suspended",
+                "your organization is suspended; contact SalesPulse support",
+            ),
             "42501" => Self::forbidden("you may not do this"),
             "PGRST116" if details.contains(" 0 rows") => Self::not_found("no such record"),
             "23505" => Self::conflict("this record already exists"),
@@ -197,6 +203,8 @@ mod tests {
         let rls = r#"{"code":"42501","message":"new row violates row-level security policy for table \"goals\"","details":null,"hint":null}"#;
         check(403, rls, 403, "forbidden");
         check(401, rls, 401, "unauthorized");
+        let suspended = r#"{"code":"42501","message":"your organization is suspended","details":"org_suspended","hint":null}"#;
+        check(403, suspended, 403, "org_suspended");
         check(
             406,
             r#"{"code":"PGRST116","details":"The result contains 0 rows"}"#,

@@ -219,6 +219,27 @@ async fn reads_kpis_like_native(base: &str) {
     assert!(view["alerts"].as_array().unwrap().iter().any(|a| a["kind"] == "behind_pace"));
 }
 
+/// The admin functions on this host: a platform admin's page of an organization's members is
+/// the native host's, a role change goes through its RPC, and a rep is refused the same way.
+async fn administers_members_like_native(base: &str) {
+    let world = support::world::World::new().await;
+    let admin = world.token(world.platform_admin().await);
+    let native = world.stack.api_url.clone();
+    let path = format!("admin-users?org_id={}&sort=role", world.org);
+    let here = world.call_at(base, &admin, "GET", &path, None).await.ok(200);
+    assert_eq!(here, world.call_at(&native, &admin, "GET", &path, None).await.ok(200));
+    assert_eq!(here["total"], 2, "{here}");
+    let promote = json!({"user_id": world.rep, "role": "team_manager"});
+    let rep = world.token(world.rep);
+    let refused = world.call_at(base, &rep, "PATCH", "admin-users", Some(promote.clone())).await;
+    refused.error(403, "forbidden");
+    let changed = world.call_at(base, &admin, "PATCH", "admin-users", Some(promote)).await.ok(200);
+    assert_eq!(
+        (&changed["member"]["role"], &changed["changed"]),
+        (&json!("team_manager"), &json!(true))
+    );
+}
+
 /// `scenarios` asks PostgREST, as the caller, for the `what_if` flag from inside the host: this
 /// token's user belongs to no organization, so the feature is off (403 `feature_disabled`), and
 /// their list is empty; `flags` answers that user's resolved set like the native host.
@@ -552,6 +573,12 @@ async fn the_worker_reads_kpis_like_the_native_host() {
 }
 
 #[tokio::test]
+async fn the_worker_administers_members_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    administers_members_like_native(&base).await;
+}
+
+#[tokio::test]
 async fn the_worker_refuses_sign_ins_like_the_native_host() {
     let Some(base) = host("WORKERD_URL") else { return };
     refuses_sign_ins_like_native(&base).await;
@@ -635,6 +662,12 @@ async fn the_spin_component_simulates_scenarios_through_postgrest_like_the_nativ
 async fn the_spin_component_reads_kpis_like_the_native_host() {
     let Some(base) = host("SPIN_URL") else { return };
     reads_kpis_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_administers_members_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    administers_members_like_native(&base).await;
 }
 
 #[tokio::test]

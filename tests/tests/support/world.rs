@@ -128,7 +128,7 @@ impl World {
     }
 
     /// A new auth user with an e-mail at `domain`.test.
-    async fn new_user(&self, domain: &str) -> Uuid {
+    pub async fn new_user(&self, domain: &str) -> Uuid {
         let id = Uuid::new_v4();
         owner(&self.stack)
             .await
