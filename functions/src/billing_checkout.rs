@@ -1,7 +1,9 @@
-//! `billing-checkout` (POST `{plan, seats?, add_ons?: [{key, quantity?}]}`): the organization's
-//! billing admin (an individual account's owner) starts a Stripe Checkout Session for a plan
-//! with its seats and add-ons; the answer carries the session's `url` to send the browser to.
-//! Stripe reports the outcome to `stripe-webhook`.
+//! `billing-checkout` (POST `{kind?, plan, seats?, add_ons?: [{key, quantity?}]}`): the
+//! organization's billing admin (an individual account's owner) starts a Stripe Checkout Session
+//! for a plan with its seats and add-ons; the answer carries the session's `url` to send the
+//! browser to. Stripe reports the outcome to `stripe-webhook`. `kind: "proof"` is a pilot: one
+//! payment of the plan's price for the seats, only authorised (`capture_method=manual`), which
+//! the admin captures or cancels later in `billing-holds`.
 //!
 //! A client retrying sends the same `Idempotency-Key` header: Stripe then answers the same
 //! session (keys are scoped to the organization here, so two organizations never share one).
@@ -13,7 +15,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use shared::auth;
 use shared::billing::checkout::{
-    AddOnChoice, CatalogueRow, ReturnUrls, purchase, subscription_session,
+    AddOnChoice, CatalogueRow, ReturnUrls, proof_session, purchase, subscription_session,
 };
 use shared::billing::client::Stripe;
 use shared::error::ApiError;
@@ -23,9 +25,21 @@ use shared::runtime::Ctx;
 
 use crate::billing_account;
 
+/// A subscription, or a pilot ("proof"): one payment for the plan and seats, held until the
+/// admin captures it in `billing-holds`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    #[default]
+    Subscription,
+    Proof,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Body {
+    #[serde(default)]
+    kind: Kind,
     plan: String,
     #[serde(default)]
     seats: Option<u32>,
@@ -56,7 +70,11 @@ pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes
     let columns = "key,billing_interval,active,stripe_price_id";
     let plans: Vec<CatalogueRow> = send_json(
         ctx,
-        client.from("plans").select(&format!("{columns},max_users")).eq("key", &body.plan).get()?,
+        client
+            .from("plans")
+            .select(&format!("{columns},max_users,name,price_cents,currency"))
+            .eq("key", &body.plan)
+            .get()?,
     )
     .await?;
     let add_ons: Vec<CatalogueRow> = if body.add_ons.is_empty() {
@@ -65,12 +83,18 @@ pub async fn handle(request: Request<Bytes>, ctx: &Ctx) -> Result<Response<Bytes
         let keys = body.add_ons.iter().map(|a| a.key.as_str());
         send_json(ctx, client.from("add_ons").select(columns).in_list("key", keys).get()?).await?
     };
+    if body.kind == Kind::Proof && !body.add_ons.is_empty() {
+        return Err(ApiError::validation("add_ons", "a pilot is of the plan alone"));
+    }
     let chosen =
         purchase(&account, &body.plan, plans.first(), body.seats, &body.add_ons, &add_ons)?;
 
     let customer = billing_account::customer(ctx, &client, &stripe, &account).await?;
     let urls = ReturnUrls { success, cancel: ctx.config.billing.cancel_url.as_deref() };
-    let form = subscription_session(&account, &customer, &chosen, &urls);
+    let form = match (body.kind, plans.first()) {
+        (Kind::Proof, Some(plan)) => proof_session(&account, &customer, plan, chosen.seats, &urls),
+        _ => subscription_session(&account, &customer, &chosen, &urls),
+    };
     let key = stripe_idempotency_key(&account.org_id.to_string(), client_key.as_deref(), ctx);
     #[derive(Deserialize)]
     struct Session {

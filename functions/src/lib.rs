@@ -19,8 +19,10 @@ mod auth_refresh;
 mod auth_session;
 mod billing_account;
 mod billing_checkout;
+mod billing_holds;
 mod billing_portal;
 mod body;
+mod cron_payment_holds;
 mod flags;
 mod goals;
 mod goals_calculate;
@@ -72,10 +74,11 @@ pub const NAMES: &[&str] = &[
     "billing-checkout",
     "billing-portal",
     "kpi-org",
+    "billing-holds",
 ];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
-pub const CRON_JOBS: &[&str] = &[];
+pub const CRON_JOBS: &[&str] = &[cron_payment_holds::NAME];
 
 /// The function a host's request path names: `/functions/v1/<name>` gives `<name>`; any other
 /// path names none. The WASM hosts route with it; the native gateway's router does the same.
@@ -157,6 +160,7 @@ async fn route(
         "billing-checkout" => billing_checkout::handle(request, ctx).await,
         "billing-portal" => billing_portal::handle(request, ctx).await,
         "kpi-org" => kpi_org::handle(request, ctx).await,
+        "billing-holds" => billing_holds::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }
@@ -164,7 +168,10 @@ async fn route(
 /// Runs the scheduled job `job`; an unknown name is a `not_found` error.
 pub async fn run_cron(job: &str, ctx: &Ctx) -> Result<(), ApiError> {
     ctx.log.info("cron", json!({ "job": job }));
-    Err(ApiError::not_found(format!("no cron job named {job}")))
+    match job {
+        cron_payment_holds::NAME => cron_payment_holds::run(ctx).await,
+        _ => Err(ApiError::not_found(format!("no cron job named {job}"))),
+    }
 }
 
 #[cfg(test)]
@@ -317,9 +324,13 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn an_unknown_cron_job_is_not_found() {
-        assert!(CRON_JOBS.is_empty());
+    fn an_unknown_cron_job_is_not_found_and_every_listed_one_runs() {
         let error = block_on(run_cron("nightly", &ctx())).unwrap_err();
         assert_eq!(error.status, StatusCode::NOT_FOUND);
+        for job in CRON_JOBS {
+            // The unit context has no service-role key: the job is found and stops there.
+            let error = block_on(run_cron(job, &ctx())).unwrap_err();
+            assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR, "{job}");
+        }
     }
 }

@@ -226,8 +226,7 @@ async fn completing_the_session_delivers_signed_events_that_stripe_webhook_recor
     assert_eq!(subscription["items"]["data"][0]["quantity"], 4);
     assert_eq!(subscription["customer"], session["customer"]);
 
-    // The ledger holds each event once (what stripe-webhook does with each type is its own
-    // tests' subject); a session completes once.
+    // The ledger holds each event once; a session completes once.
     let ids: Vec<String> =
         deliveries.iter().map(|d| d["event"]["id"].as_str().unwrap().to_owned()).collect();
     let recorded: i64 = owner(&world.stack)
@@ -240,6 +239,19 @@ async fn completing_the_session_delivers_signed_events_that_stripe_webhook_recor
         .unwrap()
         .get(0);
     assert_eq!(recorded, 3);
+    // stripe-webhook applied them: the organization is on the plan it paid for, with its seats.
+    let row = owner(&world.stack)
+        .await
+        .query_one(
+            "select plan_key, status, seats, stripe_subscription_id from public.subscriptions where org_id = $1",
+            &[&world.org],
+        )
+        .await
+        .unwrap();
+    let (plan, status, seats, subscription_id): (String, String, i32, Option<String>) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!((plan.as_str(), status.as_str(), seats), ("team", "active", 4));
+    assert_eq!(subscription_id.as_deref(), subscription["id"].as_str());
     let again = complete(format!("{}/_test/checkout/sessions/{id}/complete", fake_url())).await;
     assert_eq!(again["error"]["message"], "This Checkout Session is no longer open.");
 }

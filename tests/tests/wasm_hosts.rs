@@ -354,6 +354,8 @@ async fn bills_through_stripe_like_native(base: &str) {
     for path in ["/functions/v1/billing-checkout", "/functions/v1/billing-portal"] {
         answers_like_native(base, Call::post(path, r#"{"plan": "team"}"#, Some(&stranger))).await;
     }
+    let holds = Call { token: Some(stranger.clone()), ..Call::get("/functions/v1/billing-holds") };
+    answers_like_native(base, holds).await;
     let bad = Call::post("/functions/v1/billing-checkout", r#"{"plan": 5}"#, Some(&stranger));
     answers_like_native(base, bad).await;
 

@@ -34,6 +34,13 @@ pub struct CatalogueRow {
     pub stripe_price_id: Option<String>,
     #[serde(default)]
     pub max_users: Option<i32>,
+    /// Read for pilot purchases, which are priced from the plan rather than by its Stripe price.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub price_cents: i64,
+    #[serde(default)]
+    pub currency: String,
 }
 
 /// An add-on asked for, with how many.
@@ -161,6 +168,35 @@ pub fn subscription_session(
         .optional("cancel_url", urls.cancel)
 }
 
+/// The Checkout Session for a pilot purchase ("proof"): one payment of the plan's price for the
+/// seats, authorised now and captured only when the admin decides (`capture_method=manual`); the
+/// payment intent carries the organization so the hold can be recorded from Stripe's events.
+pub fn proof_session(
+    account: &BillingAccount,
+    customer_id: &str,
+    plan: &CatalogueRow,
+    seats: u32,
+    urls: &ReturnUrls,
+) -> Form {
+    let org = account.org_id.to_string();
+    let metadata = [("org_id", org.as_str()), ("kind", "proof"), ("plan", plan.key.as_str())];
+    let description = format!("Pilot of {} for {seats} seats", plan.name);
+    Form::new()
+        .field("mode", "payment")
+        .field("customer", customer_id)
+        .field("client_reference_id", &org)
+        .field("line_items[0][price_data][currency]", &plan.currency)
+        .field("line_items[0][price_data][unit_amount]", plan.price_cents)
+        .field("line_items[0][price_data][product_data][name]", &description)
+        .field("line_items[0][quantity]", seats)
+        .field("payment_intent_data[capture_method]", "manual")
+        .field("payment_intent_data[description]", &description)
+        .map("payment_intent_data[metadata]", metadata)
+        .map("metadata", metadata)
+        .field("success_url", urls.success)
+        .optional("cancel_url", urls.cancel)
+}
+
 /// The customer Stripe keeps for the organization; created once per organization (the
 /// Idempotency-Key is [`customer_idempotency_key`]).
 pub fn customer_form(account: &BillingAccount) -> Form {
@@ -197,6 +233,9 @@ mod tests {
             active: true,
             stripe_price_id: price.map(Into::into),
             max_users,
+            name: key.to_uppercase(),
+            price_cents: 4900,
+            currency: "usd".into(),
         }
     }
 
@@ -330,6 +369,24 @@ mod tests {
                  &success_url=https%3A%2F%2Fapp.test%2Fok&cancel_url=https%3A%2F%2Fapp.test%2Fno"
             )
         );
+    }
+
+    #[test]
+    fn a_proof_is_one_held_payment_of_the_plans_price_for_the_seats() {
+        let team = row("team", "month", Some("price_team"), Some(50));
+        let urls = ReturnUrls { success: "https://app.test/ok", cancel: None };
+        let form = proof_session(&account(3), "cus_1", &team, 3, &urls).encode();
+        let org = Uuid::from_u128(7);
+        for expected in [
+            "mode=payment".to_owned(),
+            "line_items[0][price_data][unit_amount]=4900&line_items[0][price_data][product_data][name]=Pilot%20of%20TEAM%20for%203%20seats&line_items[0][quantity]=3".to_owned(),
+            "payment_intent_data[capture_method]=manual".to_owned(),
+            format!("payment_intent_data[metadata][org_id]={org}&payment_intent_data[metadata][kind]=proof"),
+            format!("metadata[org_id]={org}&metadata[kind]=proof&metadata[plan]=team"),
+            format!("client_reference_id={org}"),
+        ] {
+            assert!(form.contains(&expected), "{form} lacks {expected}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod checkout;
 pub mod client;
 pub mod form;
+pub mod holds;
 pub mod signature;
 
 use crate::runtime::ConfigError;

@@ -290,8 +290,10 @@ pub async fn create(app: App, call: Call) -> Answer {
 
 /// A price made for one line item from `price_data`, as Stripe does (not listed, not reusable).
 fn inline_price(store: &mut crate::Store, data: &Params, at: &str) -> Result<Value, StripeError> {
-    let currency =
-        data.text("currency").ok_or_else(|| StripeError::missing(&format!("{at}[currency]")))?;
+    let currency = data
+        .text("currency")
+        .filter(|c| c.len() == 3)
+        .ok_or_else(|| StripeError::missing(&format!("{at}[currency]")))?;
     let unit_amount = data
         .integer("unit_amount", &format!("{at}[unit_amount]"))?
         .ok_or_else(|| StripeError::missing(&format!("{at}[unit_amount]")))?;
@@ -374,7 +376,9 @@ pub async fn portal(app: App, call: Call) -> Answer {
 
 /// Completes an open session as a paying customer would, and sends the signed events Stripe
 /// sends to the webhook endpoint: for a subscription `customer.subscription.created`,
-/// `invoice.paid` and `checkout.session.completed`. Answers the events and each delivery's
+/// `invoice.paid` and `checkout.session.completed`; for a payment, the payment intent made in
+/// localstripe with a test card (`payment_intent.amount_capturable_updated` when held by
+/// `capture_method=manual`, else `payment_intent.succeeded`) and `checkout.session.completed`. Answers the events and each delivery's
 /// status.
 pub async fn complete(app: App, id: String, body: axum::body::Bytes) -> Answer {
     let options: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
@@ -457,7 +461,22 @@ pub async fn complete(app: App, id: String, body: axum::body::Bytes) -> Answer {
         events.push(("customer.subscription.created", subscription));
         events.push(("invoice.paid", invoice));
     } else if session["mode"] == "payment" {
-        completed["payment_status"] = json!("paid");
+        let intent = params.get("payment_intent_data");
+        let capture = intent
+            .and_then(|d| d.get("capture_method"))
+            .and_then(Value::as_str)
+            .unwrap_or("automatic");
+        let metadata = intent.and_then(|d| d.get("metadata")).cloned().unwrap_or(json!({}));
+        let payment_intent =
+            pay_in_localstripe(&app, api_key, &customer, &session, capture, &metadata).await?;
+        completed["payment_intent"] = payment_intent["id"].clone();
+        if capture == "manual" {
+            // Authorised, not captured: the funds are not the merchant's yet.
+            events.push(("payment_intent.amount_capturable_updated", payment_intent));
+        } else {
+            completed["payment_status"] = json!("paid");
+            events.push(("payment_intent.succeeded", payment_intent));
+        }
     }
     events.push(("checkout.session.completed", completed.clone()));
     {
@@ -505,4 +524,67 @@ fn period_seconds(items: &[Value]) -> u64 {
         _ => 30 * 86_400,
     };
     count * unit
+}
+
+/// The payment a customer makes at Checkout, made in localstripe with a test card: a payment
+/// intent confirmed at once, held when `capture` is manual. Answers it once localstripe's charge
+/// has settled.
+async fn pay_in_localstripe(
+    app: &App,
+    api_key: &str,
+    customer: &str,
+    session: &Value,
+    capture: &str,
+    metadata: &Value,
+) -> Result<Value, StripeError> {
+    let card = crate::localstripe_post(
+        app,
+        api_key,
+        "/v1/payment_methods",
+        &[
+            ("type", "card"),
+            ("card[number]", "4242424242424242"),
+            ("card[exp_month]", "12"),
+            ("card[exp_year]", "2034"),
+            ("card[cvc]", "123"),
+        ],
+    )
+    .await?;
+    let amount = session["amount_total"].as_i64().unwrap_or(0).to_string();
+    let currency = session["currency"].as_str().unwrap_or("usd");
+    let payment_method = card["id"].as_str().unwrap_or_default();
+    let mut fields = vec![
+        ("amount", amount.as_str()),
+        ("currency", currency),
+        ("customer", customer),
+        ("payment_method", payment_method),
+        ("capture_method", capture),
+        ("confirm", "true"),
+    ];
+    let pairs: Vec<(String, String)> = metadata
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (format!("metadata[{k}]"), v.as_str().unwrap_or("").to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    fields.extend(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let created = crate::localstripe_post(app, api_key, "/v1/payment_intents", &fields).await?;
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let settled = if capture == "manual" { "requires_capture" } else { "succeeded" };
+    for _ in 0..50 {
+        let intent = localstripe_object(app, api_key, &format!("/v1/payment_intents/{id}"))
+            .await
+            .unwrap_or_default();
+        if intent["status"] == settled {
+            return Ok(intent);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(StripeError::invalid(
+        None,
+        None,
+        format!("localstripe's payment intent {id} did not reach {settled}"),
+    ))
 }
