@@ -12,14 +12,14 @@ begin
   end if;
 end
 $$;
-insert into public.plans as t (key, name, description, price_cents, currency, billing_interval, max_users, max_sims, features, sort_order)
+insert into public.plans as t (key, name, description, price_cents, currency, billing_interval, max_users, max_sims, payment_grace_days, features, sort_order)
 values
-  ('solo', 'Solo', 'One rep, one income model, the daily targets and tracker.', 2900, 'usd', 'month', 1, 1, array['csv_export']::text[], 1),
-  ('team', 'Team', 'A sales team with its managers, what-if planning and in-app coaching.', 4900, 'usd', 'month', 50, 3, array['csv_export', 'what_if', 'referral_rules', 'messaging', 'org_dashboard', 'member_admin']::text[], 2),
-  ('team_annual', 'Team (annual)', 'The Team plan billed yearly, two months free.', 49000, 'usd', 'year', 50, 3, array['csv_export', 'what_if', 'referral_rules', 'messaging', 'org_dashboard', 'member_admin']::text[], 3),
-  ('enterprise', 'Enterprise', 'Divisions, enterprise team managers, every income model and dashboard.', 8900, 'usd', 'month', 2000, 25, array['csv_export', 'what_if', 'referral_rules', 'messaging', 'org_dashboard', 'member_admin']::text[], 4)
-on conflict (key) do update set name = excluded.name, description = excluded.description, price_cents = excluded.price_cents, currency = excluded.currency, billing_interval = excluded.billing_interval, max_users = excluded.max_users, max_sims = excluded.max_sims, features = excluded.features, active = true, sort_order = excluded.sort_order
-  where (t.name, t.description, t.price_cents, t.currency, t.billing_interval, t.max_users, t.max_sims, t.features, t.active, t.sort_order) is distinct from (excluded.name, excluded.description, excluded.price_cents, excluded.currency, excluded.billing_interval, excluded.max_users, excluded.max_sims, excluded.features, true, excluded.sort_order);
+  ('solo', 'Solo', 'One rep, one income model, the daily targets and tracker.', 2900, 'usd', 'month', 1, 1, 7, array['csv_export']::text[], 1),
+  ('team', 'Team', 'A sales team with its managers, what-if planning and in-app coaching.', 4900, 'usd', 'month', 50, 3, 7, array['csv_export', 'what_if', 'referral_rules', 'messaging', 'org_dashboard', 'member_admin']::text[], 2),
+  ('team_annual', 'Team (annual)', 'The Team plan billed yearly, two months free.', 49000, 'usd', 'year', 50, 3, 14, array['csv_export', 'what_if', 'referral_rules', 'messaging', 'org_dashboard', 'member_admin']::text[], 3),
+  ('enterprise', 'Enterprise', 'Divisions, enterprise team managers, every income model and dashboard.', 8900, 'usd', 'month', 2000, 25, 14, array['csv_export', 'what_if', 'referral_rules', 'messaging', 'org_dashboard', 'member_admin']::text[], 4)
+on conflict (key) do update set name = excluded.name, description = excluded.description, price_cents = excluded.price_cents, currency = excluded.currency, billing_interval = excluded.billing_interval, max_users = excluded.max_users, max_sims = excluded.max_sims, payment_grace_days = excluded.payment_grace_days, features = excluded.features, active = true, sort_order = excluded.sort_order
+  where (t.name, t.description, t.price_cents, t.currency, t.billing_interval, t.max_users, t.max_sims, t.payment_grace_days, t.features, t.active, t.sort_order) is distinct from (excluded.name, excluded.description, excluded.price_cents, excluded.currency, excluded.billing_interval, excluded.max_users, excluded.max_sims, excluded.payment_grace_days, excluded.features, true, excluded.sort_order);
 update public.plans set active = false where active and key <> all (array['solo', 'team', 'team_annual', 'enterprise']::text[]);
 insert into public.add_ons as t (key, name, description, price_cents, currency, billing_interval, sim_count, features, sort_order)
 values

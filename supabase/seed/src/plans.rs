@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::SeedError;
 use crate::sql::{literal, text_array};
-use crate::values::{Cents, Count, Currency, Interval, Key, Name};
+use crate::values::{Cents, Count, Currency, GraceDays, Interval, Key, Name};
 use crate::yaml;
 
 #[derive(Debug, Deserialize)]
@@ -31,6 +31,8 @@ struct Plan {
     interval: Interval,
     max_users: Count,
     max_sims: Count,
+    #[serde(default)]
+    payment_grace_days: GraceDays,
     #[serde(default)]
     features: Vec<Key>,
 }
@@ -155,7 +157,7 @@ impl Catalogue {
             .enumerate()
             .map(|(i, p)| {
                 format!(
-                    "  ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                    "  ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
                     literal(p.key.as_str()),
                     literal(p.name.as_str()),
                     literal(&p.description),
@@ -164,6 +166,7 @@ impl Catalogue {
                     literal(p.interval.as_str()),
                     p.max_users,
                     p.max_sims,
+                    p.payment_grace_days,
                     text_array(p.features.iter().map(Key::as_str)),
                     i + 1,
                 )
@@ -171,16 +174,18 @@ impl Catalogue {
             .collect();
         sql.push_str(&format!(
             "insert into public.plans as t (key, name, description, price_cents, currency, \
-             billing_interval, max_users, max_sims, features, sort_order)\nvalues\n{}\n\
+             billing_interval, max_users, max_sims, payment_grace_days, features, sort_order)\n\
+             values\n{}\n\
              on conflict (key) do update set name = excluded.name, description = excluded.description, \
              price_cents = excluded.price_cents, currency = excluded.currency, \
              billing_interval = excluded.billing_interval, max_users = excluded.max_users, \
-             max_sims = excluded.max_sims, features = excluded.features, active = true, \
-             sort_order = excluded.sort_order\n  where (t.name, t.description, t.price_cents, t.currency, \
-             t.billing_interval, t.max_users, t.max_sims, t.features, t.active, t.sort_order) \
+             max_sims = excluded.max_sims, payment_grace_days = excluded.payment_grace_days, \
+             features = excluded.features, active = true, sort_order = excluded.sort_order\n  \
+             where (t.name, t.description, t.price_cents, t.currency, t.billing_interval, \
+             t.max_users, t.max_sims, t.payment_grace_days, t.features, t.active, t.sort_order) \
              is distinct from (excluded.name, excluded.description, excluded.price_cents, \
              excluded.currency, excluded.billing_interval, excluded.max_users, excluded.max_sims, \
-             excluded.features, true, excluded.sort_order);\n",
+             excluded.payment_grace_days, excluded.features, true, excluded.sort_order);\n",
             rows.join(",\n")
         ));
         sql.push_str(&format!(
@@ -250,12 +255,19 @@ mod tests {
     fn a_valid_catalogue_becomes_upserts_that_skip_unchanged_rows() {
         let sql = Catalogue::parse(Path::new("p.yml"), VALID).unwrap().to_sql();
         assert!(sql.contains(
-            "('solo', 'Solo', '', 2900, 'usd', 'month', 1, 1, array['what_if']::text[], 1)"
+            "('solo', 'Solo', '', 2900, 'usd', 'month', 1, 1, 7, array['what_if']::text[], 1)"
         ));
         assert!(sql.contains("('voice', 'Voice', '', 100, 'usd', 'month', 3, array[]::text[], 1)"));
         assert!(sql.contains("is distinct from"));
         assert!(sql.contains("update public.plans set active = false where active and key <> all (array['solo']::text[])"));
         assert!(sql.contains("unnest(array['what_if']::text[])"));
+    }
+
+    #[test]
+    fn a_plan_names_its_own_grace_period_after_a_failed_payment() {
+        let text = VALID.replace("max_sims: 1", "max_sims: 1\n    payment_grace_days: 14");
+        let sql = Catalogue::parse(Path::new("p.yml"), &text).unwrap().to_sql();
+        assert!(sql.contains("'month', 1, 1, 14, array['what_if']"), "{sql}");
     }
 
     #[test]
@@ -279,6 +291,11 @@ mod tests {
             &VALID.replace("max_users: 1", "max_users: 0"),
             Some(2),
             "plans[0]: 0 is not a count of at least 1",
+        );
+        check_error(
+            &VALID.replace("max_sims: 1", "max_sims: 1\n    payment_grace_days: 90"),
+            Some(2),
+            "plans[0]: 90 is not a grace period of 0 to 60 days",
         );
     }
 

@@ -107,6 +107,35 @@ impl fmt::Display for Count {
     }
 }
 
+/// Days an organization keeps full access after a failed payment, 0 to 60 as the plans table
+/// allows; a week by default, about as long as Stripe's retries of the invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "i64")]
+pub struct GraceDays(i16);
+
+impl TryFrom<i64> for GraceDays {
+    type Error = String;
+    fn try_from(value: i64) -> Result<Self, String> {
+        i16::try_from(value)
+            .ok()
+            .filter(|v| (0..=60).contains(v))
+            .map(Self)
+            .ok_or_else(|| format!("{value} is not a grace period of 0 to 60 days"))
+    }
+}
+
+impl Default for GraceDays {
+    fn default() -> Self {
+        Self(7)
+    }
+}
+
+impl fmt::Display for GraceDays {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// An ISO 4217 code in lower case, as Stripe writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -206,6 +235,10 @@ mod tests {
         check::<Count, _>(1, true);
         check::<Count, _>(0, false);
         check::<Count, _>(i64::MAX, false);
+        check::<GraceDays, _>(0, true);
+        check::<GraceDays, _>(60, true);
+        check::<GraceDays, _>(61, false);
+        check::<GraceDays, _>(-1, false);
     }
 
     #[test]
