@@ -1,7 +1,7 @@
 -- Guards over the whole schema: RLS everywhere in the exposed schema, read-only guards on every
 -- writable table, helpers that cannot be hijacked through search_path.
 begin;
-select plan(9);
+select plan(10);
 
 select is(
   array(select c.relname::text from pg_class c
@@ -40,9 +40,19 @@ select is(
   array(select p.oid::regprocedure::text from pg_proc p
          where p.pronamespace = 'private'::regnamespace
            and not exists (select 1 from unnest(p.proconfig) c where c = 'search_path=""')
+           and not (p.prokind = 'p' and not p.prosecdef)
          order by 1),
   '{}'::text[],
-  'every private helper pins search_path to empty');
+  'every private helper pins search_path to empty (procedures that commit cannot: see the next test)');
+
+select is(
+  array(select p.oid::regprocedure::text || ' ' || r from pg_proc p, unnest(array['anon', 'authenticated', 'service_role']) r
+         where p.pronamespace = 'private'::regnamespace and p.prokind = 'p'
+           and (p.prosecdef or has_function_privilege(r, p.oid, 'execute'))
+         order by 1),
+  '{}'::text[],
+  'procedures in private (which Postgres forbids to pin search_path when they commit) run with '
+  'their caller''s rights and no API role may call them');
 
 select is(
   array(select p.oid::regprocedure::text from pg_proc p
