@@ -23,6 +23,7 @@ mod billing_holds;
 mod billing_portal;
 mod body;
 mod cron_payment_holds;
+mod cron_retention;
 mod flags;
 mod goals;
 mod goals_calculate;
@@ -78,7 +79,7 @@ pub const NAMES: &[&str] = &[
 ];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
-pub const CRON_JOBS: &[&str] = &[cron_payment_holds::NAME];
+pub const CRON_JOBS: &[&str] = &[cron_payment_holds::NAME, cron_retention::NAME];
 
 /// The function a host's request path names: `/functions/v1/<name>` gives `<name>`; any other
 /// path names none. The WASM hosts route with it; the native gateway's router does the same.
@@ -170,6 +171,7 @@ pub async fn run_cron(job: &str, ctx: &Ctx) -> Result<(), ApiError> {
     ctx.log.info("cron", json!({ "job": job }));
     match job {
         cron_payment_holds::NAME => cron_payment_holds::run(ctx).await,
+        cron_retention::NAME => cron_retention::run(ctx).await,
         _ => Err(ApiError::not_found(format!("no cron job named {job}"))),
     }
 }

@@ -6,12 +6,7 @@
 
 mod support;
 
-use std::rc::Rc;
-use std::sync::Arc;
-
 use serde_json::{Value, json};
-use shared::runtime::native::ReqwestClient;
-use shared::runtime::{Config, Ctx};
 use support::world::{Answer, World, owner};
 use uuid::Uuid;
 
@@ -184,26 +179,6 @@ async fn only_the_organizations_billing_admin_sees_or_settles_its_holds() {
     assert_eq!(intent_status(&intent).await, "requires_capture", "Stripe was not asked");
 }
 
-/// The functions' context for a scheduled job at `now`, as a host builds it.
-fn cron_ctx(world: &World, now: u64) -> Ctx {
-    let stack = &world.stack;
-    let own = [
-        ("SUPABASE_URL", stack.api_url.clone()),
-        ("SUPABASE_ANON_KEY", stack.anon_key.clone()),
-        ("SUPABASE_SERVICE_ROLE_KEY", stack.service_role_key.clone()),
-        ("SUPABASE_JWT_SECRET", stack.jwt_secret.clone()),
-    ];
-    let config = Config::from_lookup(|name| {
-        own.iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-            .or_else(|| std::env::var(name).ok())
-    })
-    .unwrap();
-    let http = Rc::new(ReqwestClient::new(reqwest::Client::new()));
-    Ctx::new(Arc::new(config), http, "cron-test", now).with_log_sink(Rc::new(|_| {}))
-}
-
 #[tokio::test]
 async fn the_hourly_job_expires_holds_near_their_deadline_and_warns_once_before() {
     let world = World::new().await;
@@ -214,14 +189,14 @@ async fn the_hourly_job_expires_holds_near_their_deadline_and_warns_once_before(
     let later_hold = hold(&world, world.org, &later, 24 * 5).await;
     let now = support::rest::now() as u64;
 
-    functions::run_cron("payment-holds-expiry", &cron_ctx(&world, now)).await.unwrap();
+    functions::run_cron("payment-holds-expiry", &world.cron_ctx(now)).await.unwrap();
     assert_eq!(hold_row(&world, near_hold).await, ("expired".into(), false));
     assert_eq!(intent_status(&near).await, "canceled");
     assert_eq!(hold_row(&world, soon_hold).await, ("requires_capture".into(), true), "warned");
     assert_eq!(hold_row(&world, later_hold).await, ("requires_capture".into(), false));
 
     // A day later the warned hold is near its deadline too; the far one is not yet.
-    functions::run_cron("payment-holds-expiry", &cron_ctx(&world, now + 25 * 3600)).await.unwrap();
+    functions::run_cron("payment-holds-expiry", &world.cron_ctx(now + 25 * 3600)).await.unwrap();
     assert_eq!(hold_row(&world, soon_hold).await.0, "expired");
     assert_eq!(intent_status(&soon).await, "canceled");
     assert_eq!(hold_row(&world, later_hold).await, ("requires_capture".into(), false));

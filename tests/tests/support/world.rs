@@ -3,7 +3,12 @@
 //! with new ids, written as the database owner. Calls go to `/functions/v1/<name>` with their
 //! access tokens.
 
+use std::rc::Rc;
+use std::sync::Arc;
+
 use serde_json::{Value, json};
+use shared::runtime::native::ReqwestClient;
+use shared::runtime::{Config, Ctx};
 use shared::testing::hs256;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
@@ -110,6 +115,27 @@ impl World {
             .unwrap()
             .get(0);
         Self { stack, http: reqwest::Client::new(), org, rep, manager, outsider, sim }
+    }
+
+    /// The functions' context for a scheduled job at `now`, as a host builds it: the stack's
+    /// keys (the service role's included), the rest of the configuration from the environment.
+    pub fn cron_ctx(&self, now: u64) -> Ctx {
+        let stack = &self.stack;
+        let own = [
+            ("SUPABASE_URL", stack.api_url.clone()),
+            ("SUPABASE_ANON_KEY", stack.anon_key.clone()),
+            ("SUPABASE_SERVICE_ROLE_KEY", stack.service_role_key.clone()),
+            ("SUPABASE_JWT_SECRET", stack.jwt_secret.clone()),
+        ];
+        let config = Config::from_lookup(|name| {
+            own.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+                .or_else(|| std::env::var(name).ok())
+        })
+        .unwrap();
+        let http = Rc::new(ReqwestClient::new(reqwest::Client::new()));
+        Ctx::new(Arc::new(config), http, "cron-test", now).with_log_sink(Rc::new(|_| {}))
     }
 
     /// A new user, a member of `org` with `role` (e.g. `enterprise_admin`).
