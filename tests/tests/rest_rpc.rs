@@ -50,8 +50,17 @@ async fn rest() -> Rest {
                      perform set_config('response.status', '418', true);
                      perform set_config('response.headers', '[{\"X-Brew\": \"tea\"}]', true);
                      return 'short and stout';
+                   end $$;
+                 create or replace function rest_rpc_counted() returns int
+                   language plpgsql stable as $$
+                   declare
+                     calls int := coalesce(nullif(current_setting('rest_rpc.calls', true), '')::int, 0) + 1;
+                   begin
+                     perform set_config('rest_rpc.calls', calls::text, true);
+                     perform set_config('response.headers', format('[{\"X-Calls\": \"%s\"}]', calls), true);
+                     return calls;
                    end $$;",
-                &["rpc/rest_rpc_add?a=1", "rpc/rest_rpc_teapot", "rest_rpc_cities"],
+                &["rpc/rest_rpc_add?a=1", "rpc/rest_rpc_teapot", "rpc/rest_rpc_counted", "rest_rpc_cities"],
             )
             .await;
         })
@@ -141,6 +150,21 @@ async fn a_function_sets_the_response_status_and_headers() {
     assert_eq!(answer.status, 418);
     assert_eq!(answer.header("x-brew"), Some("tea"));
     assert_eq!(answer.json(), json!("short and stout"));
+}
+
+#[tokio::test]
+async fn a_scalar_function_runs_once_per_request_counted_or_not() {
+    let rest = rest().await;
+    let posted = post(&rest, "rpc/rest_rpc_counted", json!({})).await;
+    assert_eq!((posted.status, posted.header("x-calls")), (200, Some("1")));
+    assert_eq!(posted.json(), json!(1));
+    let got = rest.get("rpc/rest_rpc_counted").await;
+    assert_eq!((got.header("x-calls"), got.json()), (Some("1"), json!(1)));
+    let counted = rest
+        .request(Method::GET, "rpc/rest_rpc_counted", Some(&rest.stack.service_role_key))
+        .header("Prefer", "count=exact");
+    let counted = Answer::from(counted.send().await.unwrap()).await;
+    assert_eq!((counted.header("x-calls"), counted.json()), (Some("1"), json!(1)));
 }
 
 #[tokio::test]

@@ -243,7 +243,7 @@ impl<'a> Planner<'a> {
             format!("json_to_record({placeholder}::json) as pgrst_args({}), ", record.join(", "))
         };
         let fn_alias = ident(&function.name);
-        let total = if count { "count(pgrst_t)" } else { "null::bigint" };
+        let total = if count { "pg_catalog.count(*)" } else { "null::bigint" };
         sql.push("select ").push(total).push(", ");
         envelope_columns(&mut sql, shape, None);
         sql.push(" from (select ");
@@ -530,9 +530,11 @@ fn ambiguous(parent: &Table, embed: &Embed, many: &[Relationship]) -> ApiError {
 }
 
 /// total is written by the caller; this writes page_total, body, location and the response
-/// settings a function may have set.
+/// settings a function may have set. Rows are counted with `count(*)`: a second reference to the
+/// whole row `pgrst_t` made Postgres, which inlines the subquery, evaluate its expressions twice —
+/// a scalar function's call, or every embedded resource.
 fn envelope_columns(sql: &mut Sql, shape: Shape, location_key: Option<&[String]>) {
-    sql.push("pg_catalog.count(pgrst_t), ");
+    sql.push("pg_catalog.count(*), ");
     sql.push(match shape {
         Shape::Media(MediaType::Json) => "coalesce(json_agg(pgrst_t), '[]')::text",
         Shape::Media(MediaType::Object) => "coalesce((json_agg(pgrst_t)->0)::text, 'null')",
