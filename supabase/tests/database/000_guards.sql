@@ -1,7 +1,7 @@
 -- Guards over the whole schema: RLS everywhere in the exposed schema, read-only guards on every
 -- writable table, helpers that cannot be hijacked through search_path.
 begin;
-select plan(10);
+select plan(11);
 
 select is(
   array(select c.relname::text from pg_class c
@@ -83,6 +83,15 @@ select is(
            and obj_description(p.oid, 'pg_proc') is null order by 1),
   '{}'::text[],
   'every function in the exposed and private schemas has a comment');
+
+-- Hosted Supabase grants every new function in public to anon by default (the bootstrap does
+-- the same), so a migration that forgets its revoke opens an RPC to the whole internet.
+select is(
+  array(select p.oid::regprocedure::text from pg_proc p
+         where p.pronamespace = 'public'::regnamespace and has_function_privilege('anon', p.oid, 'execute')
+         order by 1),
+  array['check_request()'],
+  'anon executes nothing in the exposed schema but the pre-request check every request runs');
 
 select * from finish();
 rollback;
