@@ -8,6 +8,7 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::hex;
 use crate::runtime::UnixSeconds;
 
 /// How far the signed timestamp may be from now, either way (Stripe's libraries use 300 s).
@@ -56,7 +57,7 @@ pub fn verify(
     mac.update(body);
     // `verify_slice` compares in constant time; every candidate is checked, match or not.
     let matched =
-        parsed.v1.iter().filter_map(|hex| decode_hex(hex)).fold(false, |matched, candidate| {
+        parsed.v1.iter().filter_map(|v1| hex::decode(v1)).fold(false, |matched, candidate| {
             mac.clone().verify_slice(&candidate).is_ok() | matched
         });
     if !matched {
@@ -95,15 +96,6 @@ fn parse(header: &str) -> Result<Parsed<'_>, SignatureError> {
         .flatten()
         .ok_or(SignatureError::Malformed)?;
     Ok(Parsed { timestamp, timestamp_text, v1 })
-}
-
-/// Lower- or upper-case hex to bytes; `None` for anything else (such a value cannot match).
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    let nibble = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    text.as_bytes().chunks(2).map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?)).collect()
 }
 
 #[cfg(test)]

@@ -53,6 +53,8 @@ pub struct ProviderKeys {
     pub stripe_webhook_secret: Option<String>,
     /// `MAILGUN_API_KEY`
     pub mailgun_api_key: Option<String>,
+    /// `MAILGUN_WEBHOOK_SIGNING_KEY`: verifies Mailgun's webhooks (not the API key).
+    pub mailgun_webhook_signing_key: Option<String>,
     /// `OPENAI_API_KEY`
     pub openai_api_key: Option<String>,
     /// `ELEVENLABS_API_KEY`
@@ -112,6 +114,7 @@ impl Config {
                 stripe_secret_key: get("STRIPE_SECRET_KEY"),
                 stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET"),
                 mailgun_api_key: get("MAILGUN_API_KEY"),
+                mailgun_webhook_signing_key: get("MAILGUN_WEBHOOK_SIGNING_KEY"),
                 openai_api_key: get("OPENAI_API_KEY"),
                 elevenlabs_api_key: get("ELEVENLABS_API_KEY"),
             },

@@ -1,0 +1,3 @@
+//! E-mail through Mailgun: what the functions share about Mailgun's requests and events.
+
+pub mod webhook;
