@@ -31,6 +31,7 @@ mod goals_progress;
 mod health;
 mod kpi_me;
 mod kpi_org;
+mod mailgun_webhook;
 pub mod openapi;
 mod referral_rules;
 mod rows;
@@ -71,6 +72,7 @@ pub const NAMES: &[&str] = &[
     "admin-users",
     "admin-orgs",
     "stripe-webhook",
+    "mailgun-webhook",
     "kpi-me",
     "billing-checkout",
     "billing-portal",
@@ -157,6 +159,7 @@ async fn route(
         "admin-users" => admin_users::handle(request, ctx).await,
         "admin-orgs" => admin_orgs::handle(request, ctx).await,
         "stripe-webhook" => stripe_webhook::handle(request, ctx).await,
+        "mailgun-webhook" => mailgun_webhook::handle(request, ctx).await,
         "kpi-me" => kpi_me::handle(request, ctx).await,
         "billing-checkout" => billing_checkout::handle(request, ctx).await,
         "billing-portal" => billing_portal::handle(request, ctx).await,
