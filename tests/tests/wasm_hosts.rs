@@ -372,6 +372,34 @@ async fn bills_through_stripe_like_native(base: &str) {
     assert!(portal["url"].as_str().unwrap().starts_with(&fake), "{portal}");
 }
 
+/// mailgun-webhook through `base`: a signed bounce is recorded and suppresses its address, its
+/// replay is refused; a forged and an unreadable delivery answer like the native host.
+async fn takes_mailgun_webhooks_like_native(base: &str) {
+    use support::mailgun_webhook::{deliver_json, event, fresh_address, signed};
+    const PATH: &str = "/functions/v1/mailgun-webhook";
+    let address = fresh_address("wasm-host");
+    let bounce = event("failed", &address, uuid::Uuid::new_v4());
+    let delivery = signed(&bounce);
+    let accepted = deliver_json(base, &delivery).await;
+    assert_eq!(accepted, (200, json!({"received": true, "outcome": "suppressed"})));
+    let replayed = deliver_json(base, &delivery).await;
+    assert_eq!((replayed.0, &replayed.1["error"]["code"]), (406, &json!("token_reused")));
+    let db = support::world::owner(&support::Stack::from_status()).await;
+    let reason: String = db
+        .query_one("select reason from public.email_suppressions where address = $1", &[&address])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(reason, "bounced");
+
+    let mut forged = signed(&bounce);
+    forged["signature"]["signature"] = json!("00".repeat(32));
+    answers_like_native(base, Call::post(PATH, forged.to_string(), None)).await;
+    let mut unreadable = bounce.clone();
+    unreadable["recipient"] = json!("nobody");
+    answers_like_native(base, Call::post(PATH, signed(&unreadable).to_string(), None)).await;
+}
+
 /// The admin functions through `base`: flags listed and set, a SIM created, retired and read,
 /// an impersonation started, used and ended; reads and refusals answer like the native host.
 async fn administers_like_native(base: &str) {
@@ -730,6 +758,18 @@ async fn the_spin_component_refuses_paths_outside_the_functions() {
 async fn the_spin_component_refuses_a_body_over_one_mebibyte() {
     let Some(base) = host("SPIN_URL") else { return };
     refuses_a_body_over_one_mebibyte(&base).await;
+}
+
+#[tokio::test]
+async fn the_worker_takes_mailgun_webhooks_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    takes_mailgun_webhooks_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_takes_mailgun_webhooks_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    takes_mailgun_webhooks_like_native(&base).await;
 }
 
 #[tokio::test]

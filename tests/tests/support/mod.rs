@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod mailgun_webhook;
 pub mod rest;
 pub mod stripe;
 pub mod world;
