@@ -22,6 +22,28 @@ pub fn incoming_request_id(headers: &HeaderMap) -> Option<String> {
     sensible.then(|| id.to_owned())
 }
 
+/// The longest `Idempotency-Key` a client may send (Stripe's limit is 255).
+pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 200;
+
+/// The caller's `Idempotency-Key` header, naming one attempt of a write that a retry must not
+/// repeat: 1 to 200 visible ASCII characters (else a 400 `invalid_idempotency_key`), or none.
+pub fn idempotency_key(request: &Request<Bytes>) -> Result<Option<String>, ApiError> {
+    let Some(value) = request.headers().get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().unwrap_or("");
+    let sensible = !key.is_empty()
+        && key.len() <= MAX_IDEMPOTENCY_KEY_LEN
+        && key.bytes().all(|b| b.is_ascii_graphic());
+    if !sensible {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            format!(
+                "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"
+            ),
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
 /// Refuses any method but `allowed` with a 405.
 pub fn require_method(request: &Request<Bytes>, allowed: Method) -> Result<(), ApiError> {
     if request.method() == allowed {
@@ -122,6 +144,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn an_idempotency_key_must_be_sensible() {
+        let with = |key: &str| {
+            Request::builder().header("idempotency-key", key).body(Bytes::new()).unwrap()
+        };
+        assert_eq!(idempotency_key(&with("abc-1")).unwrap().as_deref(), Some("abc-1"));
+        assert!(idempotency_key(&with(&"x".repeat(200))).is_ok());
+        let error = idempotency_key(&with(&"x".repeat(201))).unwrap_err();
+        assert_eq!((error.status.as_u16(), error.code), (400, "invalid_idempotency_key"));
+        assert!(idempotency_key(&with("two words")).is_err());
+        assert_eq!(idempotency_key(&Request::new(Bytes::new())).unwrap(), None);
+    }
 
     #[derive(Debug, Deserialize, PartialEq)]
     #[serde(deny_unknown_fields)]
