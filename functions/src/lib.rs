@@ -32,6 +32,11 @@ mod health;
 mod kpi_me;
 mod kpi_org;
 mod mailgun_webhook;
+mod message_thread;
+mod messages;
+mod messages_unread;
+mod messaging;
+mod notifications;
 pub mod openapi;
 mod referral_rules;
 mod rows;
@@ -78,6 +83,10 @@ pub const NAMES: &[&str] = &[
     "billing-portal",
     "kpi-org",
     "billing-holds",
+    "messages",
+    "message-thread",
+    "messages-unread",
+    "notifications",
 ];
 
 /// Names of the scheduled jobs the hosts' cron triggers run.
@@ -165,6 +174,10 @@ async fn route(
         "billing-portal" => billing_portal::handle(request, ctx).await,
         "kpi-org" => kpi_org::handle(request, ctx).await,
         "billing-holds" => billing_holds::handle(request, ctx).await,
+        "messages" => messages::handle(request, ctx).await,
+        "message-thread" => message_thread::handle(request, ctx).await,
+        "messages-unread" => messages_unread::handle(request, ctx).await,
+        "notifications" => notifications::handle(request, ctx).await,
         _ => Err(ApiError::not_found(format!("no function named {name}"))),
     }
 }
