@@ -183,6 +183,34 @@ async fn tracks_activities_through_postgrest_like_native(base: &str) {
     assert_eq!(here["goals"][0]["progress"]["done"], json!([15, 0, 0, 1]));
 }
 
+/// Messaging on this host: a manager starts a thread, the rep reads the list and the badge
+/// (each a read sent beside the feature check), replies and marks the thread read; an outsider
+/// gets the native host's 404.
+async fn messages_like_native(base: &str) {
+    let world = support::world::World::new().await;
+    let native = world.stack.api_url.clone();
+    let (manager, rep) = (world.token(world.manager), world.token(world.rep));
+    let start =
+        json!({"participant_id": world.rep, "subject": "Pipeline", "body": "How is it going?"});
+    let sent = world.call_at(base, &manager, "POST", "messages", Some(start)).await.ok(201);
+    let thread = sent["message"]["thread_id"].as_str().unwrap().to_owned();
+    for path in
+        ["messages", "messages-unread", "notifications", &format!("message-thread?id={thread}")]
+    {
+        let here = world.call_at(base, &rep, "GET", path, None).await.ok(200);
+        assert_eq!(here, world.call_at(&native, &rep, "GET", path, None).await.ok(200), "{path}");
+    }
+    let reply = json!({"thread_id": thread, "body": "Fine, 20 calls today"});
+    world.call_at(base, &rep, "POST", "messages", Some(reply)).await.ok(201);
+    let read = format!("message-thread?id={thread}");
+    let marked = world.call_at(base, &rep, "POST", &read, None).await.ok(200);
+    assert_eq!(marked, json!({"marked_read": 1}));
+    let unread = world.call_at(base, &rep, "GET", "messages-unread", None).await.ok(200);
+    assert_eq!(unread, json!({"unread": 0}));
+    let outsider = world.token(world.outsider);
+    world.call_at(base, &outsider, "GET", &read, None).await.error(404, "not_found");
+}
+
 /// `kpi-me` on this host: the rep's March, their manager's drilldown, another organization's
 /// 404 and a bad period's 422 are the native host's answers, engine and alerts included.
 async fn reads_kpis_like_native(base: &str) {
@@ -615,6 +643,18 @@ async fn the_worker_calculates_goals_like_the_native_host() {
 async fn the_worker_tracks_activities_through_postgrest_like_the_native_host() {
     let Some(base) = host("WORKERD_URL") else { return };
     tracks_activities_through_postgrest_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_worker_serves_messages_like_the_native_host() {
+    let Some(base) = host("WORKERD_URL") else { return };
+    messages_like_native(&base).await;
+}
+
+#[tokio::test]
+async fn the_spin_component_serves_messages_like_the_native_host() {
+    let Some(base) = host("SPIN_URL") else { return };
+    messages_like_native(&base).await;
 }
 
 #[tokio::test]
