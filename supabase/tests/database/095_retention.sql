@@ -2,7 +2,7 @@
 -- edge), the counts and batching, the registry's checks, and two runs at once over real
 -- connections (dblink): neither waits for the other and every row is deleted and counted once.
 begin;
-select plan(36);
+select plan(37);
 select tests.create_world();
 delete from login_throttles;
 delete from impersonation_sessions;
@@ -27,9 +27,9 @@ select is(tests.try_as('platform_admin', $$select * from private.retention_rules
 select is(array(select format('%I.%I %s', c.relnamespace::regnamespace, c.relname, r.keep)
                   from private.retention_rules r join pg_class c on c.oid = r.table_name
                  order by r.run_order, c.relname),
-          array['public.messages 1 year', 'public.message_threads 1 year',
+          array['public.notifications 30 days', 'public.messages 1 year', 'public.message_threads 1 year',
                 'public.impersonation_sessions 90 days', 'public.login_throttles 1 day'],
-          'messages and threads go after twelve months, support sessions 90 days after expiry, throttles after a day');
+          'toasts go after 30 or 90 days, messages and threads after twelve months, support sessions 90 days after expiry, throttles after a day');
 select throws_ok($$select private.register_retention('public.messages', 'body', interval '1 day', 'x')$$,
                  '22023', 'retention: public.messages.body is no timestamptz column',
                  'a retention counts from a timestamptz column');
@@ -60,14 +60,20 @@ insert into impersonation_sessions (id, admin_id, user_id, reason, started_at, e
 select tests.named(name), tests.id('platform_admin'), tests.id('rep'), 'Ticket 1234: cannot see goals', ended - interval '15 minutes', ended
   from (values ('session_91_days', pg_temp.ago('91 days')), ('session_89_days', pg_temp.ago('89 days')),
                ('session_live', pg_temp.ago('-10 minutes'))) s(name, ended);
+-- Toasts (the trigger's own for the messages above are new, so they stay): seen ones after 30
+-- days, unseen ones after 90.
+insert into notifications (user_id, org_id, kind, message_id, thread_id, created_at, seen_at)
+select tests.id('rep'), tests.id('org_a'), 'message', tests.id('m_recent'), tests.id('old_thread_alive'),
+       pg_temp.ago(age), case when seen then pg_temp.ago(age) end
+  from (values ('31 days'::interval, true), ('29 days', true), ('91 days', false), ('89 days', false)) t(age, seen);
 insert into login_throttles (subject, key_hash, failures, last_failure_at, locked_until)
 values ('account', extensions.digest('25 hours', 'sha256'), 5, pg_temp.ago('25 hours'), pg_temp.ago('24 hours 59 minutes')),
        ('account', extensions.digest('23 hours', 'sha256'), 2, pg_temp.ago('23 hours'), null);
 
 set local role service_role;
 select is(public.retention_delete_batch(2) -> 'deleted',
-          '{"public.messages": 2, "public.message_threads": 1, "public.login_throttles": 1, "public.impersonation_sessions": 1}',
-          'a batch of two takes the two oldest expired messages, and the threads and other rows that expired');
+          '{"public.notifications": 2, "public.messages": 2, "public.message_threads": 1, "public.login_throttles": 1, "public.impersonation_sessions": 1}',
+          'a batch of two takes the two oldest expired messages, and the threads, toasts and other rows that expired');
 reset role;
 select is(array(select tests.name(id) from messages order by created_at),
           array['m_over_a_year', 'm_a_year', 'm_recent'],
@@ -77,14 +83,17 @@ select is(array(select tests.name(id) from message_threads order by subject), ar
 select is(array(select tests.name(id) from impersonation_sessions order by expires_at), array['session_89_days', 'session_live'],
           'support sessions expired more than 90 days ago go');
 select is((select array_agg(failures) from login_throttles), '{2}'::integer[], 'throttles idle for more than a day go');
+select is(array(select format('%s %s', extract(day from now() - created_at), (seen_at is not null)::text) from notifications
+                 where created_at < now() - interval '1 day' order by created_at),
+          array['89 false', '29 true'], 'a seen toast goes after 30 days, an unseen one after 90');
 
 set local role service_role;
 select is(public.retention_delete_batch(2) - 'at',
-          jsonb_build_object('deleted', '{"public.messages": 1, "public.message_threads": 1, "public.login_throttles": 0, "public.impersonation_sessions": 0}'::jsonb,
+          jsonb_build_object('deleted', '{"public.notifications": 0, "public.messages": 1, "public.message_threads": 1, "public.login_throttles": 0, "public.impersonation_sessions": 0}'::jsonb,
                              'more', true, 'as_of', floor(extract(epoch from now()))::bigint),
           'the next batch takes the last expired message and then its thread, and asks for another batch');
 select is(public.retention_delete_batch(1000) - 'at' - 'as_of',
-          '{"deleted": {"public.messages": 0, "public.message_threads": 0, "public.login_throttles": 0, "public.impersonation_sessions": 0}, "more": false}',
+          '{"deleted": {"public.notifications": 0, "public.messages": 0, "public.message_threads": 0, "public.login_throttles": 0, "public.impersonation_sessions": 0}, "more": false}',
           'the batch after deletes nothing and ends the run');
 reset role;
 select is(array(select tests.name(id) from messages order by created_at), array['m_a_year', 'm_recent'],
