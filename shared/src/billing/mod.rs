@@ -6,7 +6,7 @@ pub mod form;
 pub mod holds;
 pub mod signature;
 
-use crate::runtime::ConfigError;
+use crate::runtime::{ConfigError, http_url};
 
 /// Where billing talks to Stripe and where Stripe sends the customer back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,15 +35,7 @@ impl Default for BillingSettings {
 
 impl BillingSettings {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let url = |name: &'static str| match get(name) {
-            Some(value) if !(value.starts_with("https://") || value.starts_with("http://")) => {
-                Err(ConfigError::Invalid {
-                    name,
-                    reason: "must start with http:// or https://".into(),
-                })
-            }
-            other => Ok(other),
-        };
+        let url = |name: &'static str| http_url(name, get(name));
         Ok(Self {
             api_url: url("STRIPE_API_URL")?
                 .map(|u| u.trim_end_matches('/').to_owned())

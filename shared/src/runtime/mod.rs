@@ -13,6 +13,7 @@ use bytes::Bytes;
 use crate::auth::JwtKeys;
 use crate::billing::BillingSettings;
 use crate::log::Logger;
+use crate::mail::MailSettings;
 use crate::session::SessionSettings;
 
 #[cfg(feature = "native")]
@@ -42,6 +43,8 @@ pub struct Config {
     pub session: SessionSettings,
     /// Where Stripe's API is and where Checkout and the portal send customers back.
     pub billing: BillingSettings,
+    /// Where Mailgun's API is, the sending domain and sender, the app's URL for links.
+    pub mail: MailSettings,
 }
 
 /// Secrets of the external providers. Absent ones leave their features unavailable.
@@ -78,6 +81,19 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+/// The variable `name`'s `value` when it is an http(s) URL; anything else is invalid.
+pub(crate) fn http_url(
+    name: &'static str,
+    value: Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    match value {
+        Some(value) if !(value.starts_with("https://") || value.starts_with("http://")) => {
+            Err(ConfigError::Invalid { name, reason: "must start with http:// or https://".into() })
+        }
+        other => Ok(other),
+    }
+}
 
 impl Config {
     /// Reads the configuration through `get`, which answers a variable's value by name. Empty
@@ -120,6 +136,7 @@ impl Config {
             },
             session: SessionSettings::from_lookup(get)?,
             billing: BillingSettings::from_lookup(get)?,
+            mail: MailSettings::from_lookup(get)?,
         })
     }
 }
