@@ -16,6 +16,8 @@ use shared::runtime::Ctx;
 use crate::billing_holds::COLUMNS;
 
 pub const NAME: &str = "payment-holds-expiry";
+/// Hourly, at a quarter past: holds have days before their deadline.
+pub const SCHEDULE: &str = "17 * * * *";
 
 pub async fn run(ctx: &Ctx) -> Result<(), ApiError> {
     let client = service_role::client(ctx, Purpose::Cron(NAME))?;

@@ -17,6 +17,9 @@ use shared::postgrest::{send, send_json};
 use shared::runtime::{Ctx, UnixSeconds};
 
 pub const NAME: &str = "retention";
+/// Hourly, on a trigger of its own: its batches do not share an invocation's subrequests with
+/// another job.
+pub const SCHEDULE: &str = "47 * * * *";
 
 /// Rows per table per batch: a batch of this size holds its locks for tens of milliseconds
 /// (scripts/bench-retention).

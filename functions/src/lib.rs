@@ -22,6 +22,7 @@ mod billing_checkout;
 mod billing_holds;
 mod billing_portal;
 mod body;
+mod cron_email_dispatch;
 mod cron_payment_holds;
 mod cron_retention;
 mod flags;
@@ -89,8 +90,26 @@ pub const NAMES: &[&str] = &[
     "notifications",
 ];
 
-/// Names of the scheduled jobs the hosts' cron triggers run.
-pub const CRON_JOBS: &[&str] = &[cron_payment_holds::NAME, cron_retention::NAME];
+/// A scheduled job and when it runs: a cron expression, as the hosts' triggers name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CronJob {
+    pub name: &'static str,
+    pub schedule: &'static str,
+}
+
+/// The scheduled jobs. Each schedule is one trigger of the hosts (wrangler.toml's
+/// `[triggers] crons` lists exactly these; a test keeps them in step).
+pub const CRON_JOBS: &[CronJob] = &[
+    CronJob { name: cron_payment_holds::NAME, schedule: cron_payment_holds::SCHEDULE },
+    CronJob { name: cron_retention::NAME, schedule: cron_retention::SCHEDULE },
+    CronJob { name: cron_email_dispatch::NAME, schedule: cron_email_dispatch::SCHEDULE },
+];
+
+/// The jobs a trigger fired with `schedule` runs (a Worker's scheduled event names its cron).
+pub fn cron_jobs_on(schedule: &str) -> Vec<&'static str> {
+    let schedule = schedule.split_whitespace().collect::<Vec<_>>().join(" ");
+    CRON_JOBS.iter().filter(|job| job.schedule == schedule).map(|job| job.name).collect()
+}
 
 /// The function a host's request path names: `/functions/v1/<name>` gives `<name>`; any other
 /// path names none. The WASM hosts route with it; the native gateway's router does the same.
@@ -188,6 +207,7 @@ pub async fn run_cron(job: &str, ctx: &Ctx) -> Result<(), ApiError> {
     match job {
         cron_payment_holds::NAME => cron_payment_holds::run(ctx).await,
         cron_retention::NAME => cron_retention::run(ctx).await,
+        cron_email_dispatch::NAME => cron_email_dispatch::run(ctx).await,
         _ => Err(ApiError::not_found(format!("no cron job named {job}"))),
     }
 }
@@ -347,8 +367,28 @@ pub(crate) mod tests {
         assert_eq!(error.status, StatusCode::NOT_FOUND);
         for job in CRON_JOBS {
             // The unit context has no service-role key: the job is found and stops there.
-            let error = block_on(run_cron(job, &ctx())).unwrap_err();
-            assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR, "{job}");
+            let error = block_on(run_cron(job.name, &ctx())).unwrap_err();
+            assert_eq!(error.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", job.name);
         }
+    }
+
+    #[test]
+    fn each_trigger_runs_the_jobs_of_its_own_schedule() {
+        assert_eq!(cron_jobs_on("* * * * *"), ["email-dispatch"]);
+        assert_eq!(cron_jobs_on("17  * * * *"), ["payment-holds-expiry"]);
+        assert_eq!(cron_jobs_on("47 * * * *"), ["retention"]);
+        assert!(cron_jobs_on("0 3 * * *").is_empty());
+    }
+
+    #[test]
+    fn wrangler_toml_triggers_exactly_the_jobs_schedules() {
+        let wrangler = include_str!("../../wrangler.toml");
+        let line = wrangler.lines().find(|line| line.starts_with("crons")).unwrap();
+        let mut triggers: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+        let mut schedules: Vec<&str> = CRON_JOBS.iter().map(|job| job.schedule).collect();
+        triggers.sort_unstable();
+        schedules.sort_unstable();
+        schedules.dedup();
+        assert_eq!(triggers, schedules);
     }
 }

@@ -83,12 +83,14 @@ async fn serve(request: HttpRequest, env: &Env) -> http::Response<Body> {
     }
 }
 
-/// Runs every cron job on each trigger; a failing job is logged and does not stop the others.
+/// Runs the cron jobs of the trigger's schedule; a failing job is logged and does not stop the
+/// others.
 #[event(scheduled)]
 async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let Ok(ctx) = context(&env, new_id()) else { return };
-    ctx.log.info("cron_tick", json!({ "cron": event.cron(), "jobs": functions::CRON_JOBS }));
-    for job in functions::CRON_JOBS {
+    let jobs = functions::cron_jobs_on(&event.cron());
+    ctx.log.info("cron_tick", json!({ "cron": event.cron(), "jobs": jobs }));
+    for job in jobs {
         if let Err(error) = functions::run_cron(job, &ctx).await {
             ctx.log.error("cron_failed", json!({ "job": job, "code": error.code }));
         }
