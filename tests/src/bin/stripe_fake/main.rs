@@ -336,13 +336,7 @@ fn router(app: App) -> Router {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let port = args
-        .iter()
-        .position(|a| a == "--port")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|p| p.parse::<u16>().ok())
-        .unwrap_or(12111);
+    let port = integration_tests::port_arg(12111);
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let app = App {
         store: Arc::default(),
