@@ -115,3 +115,10 @@ jwt_for_user() {
   printf '%s.%s.%s' "$header" "$payload" \
     "$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -hmac "$secret" -binary | b64url)"
 }
+
+# The Cloudflare Workers, one per wrangler/<worker>.toml (a test keeps them equal to
+# functions::WORKERS and the functions-worker crate's features).
+workers() {
+  local config
+  for config in "$REPO"/wrangler/*.toml; do basename "$config" .toml; done
+}

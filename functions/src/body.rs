@@ -8,6 +8,7 @@ use std::pin::Pin;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
+use http::Response;
 
 /// The chunks of a streamed body, produced on the host's thread (not `Send`, like the
 /// functions' futures).
@@ -31,6 +32,23 @@ impl Body {
                 Ok(all.freeze())
             }
         }
+    }
+}
+
+/// A function's answer as the registry hands it to hosts: most functions answer a whole body.
+pub(crate) trait IntoAnswer {
+    fn into_answer(self) -> Response<Body>;
+}
+
+impl IntoAnswer for Response<Bytes> {
+    fn into_answer(self) -> Response<Body> {
+        self.map(Body::Whole)
+    }
+}
+
+impl IntoAnswer for Response<Body> {
+    fn into_answer(self) -> Response<Body> {
+        self
     }
 }
 

@@ -3,6 +3,14 @@
 //! every function shares: CORS, the body limit, the request id and one log line per request.
 //! One function, `admin-audit-export`, streams its body ([`Body::Chunks`]); hosts call `serve`
 //! and send such a body as it is written.
+//!
+//! On Cloudflare each function lives in one of a few Workers ([`WORKERS`]), so that no bundle
+//! carries every function. Each Worker is a cargo feature of this crate: a Worker's build enables
+//! only its own and registers only its functions (the others' code is then unused and left out
+//! of the bundle). Every other host enables them all, the default.
+
+// A Worker's build leaves the other Workers' functions unregistered, and so their code unused.
+#![cfg_attr(not(all(feature = "app", feature = "admin", feature = "billing")), allow(dead_code))]
 
 mod activities;
 mod activities_today;
@@ -53,42 +61,104 @@ use shared::error::ApiError;
 use shared::http::{MAX_BODY_BYTES, REQUEST_ID};
 use shared::runtime::Ctx;
 
+use crate::body::IntoAnswer;
 pub use crate::body::{Aborted, Body, Chunks};
 
-/// Names of every registered function.
-pub const NAMES: &[&str] = &[
-    "health",
-    "goals-calculate",
-    "goals",
-    "goals-progress",
-    "activities",
-    "activities-today",
-    "referral-rules",
-    "scenarios",
-    "auth-login",
-    "auth-refresh",
-    "auth-logout",
-    "auth-session",
-    "flags",
-    "admin-flags",
-    "admin-audit",
-    "admin-audit-export",
-    "admin-sims",
-    "admin-impersonate",
-    "admin-users",
-    "admin-orgs",
-    "stripe-webhook",
-    "mailgun-webhook",
-    "kpi-me",
-    "billing-checkout",
-    "billing-portal",
-    "kpi-org",
-    "billing-holds",
-    "messages",
-    "message-thread",
-    "messages-unread",
-    "notifications",
-];
+/// The Cloudflare Workers, each a cargo feature of this crate and a `wrangler/<worker>.toml`:
+/// `app` what members use day to day, `admin` platform and organization administration,
+/// `billing` Stripe (checkout, portal, payment holds), the providers' webhooks and the scheduled
+/// jobs.
+pub const WORKERS: &[&str] = &["app", "admin", "billing"];
+
+/// Declares every function and cron job once, with the Worker that serves it: `"name" => module
+/// in "worker"`. A build registers those of its enabled Workers only.
+macro_rules! registry {
+    (
+        functions { $($name:literal => $module:ident in $worker:literal,)* }
+        cron_jobs { $($job:ident in $job_worker:literal,)* }
+    ) => {
+        /// Names of the functions this build registers (every function, except in a Worker's).
+        pub const NAMES: &[&str] = &[$(#[cfg(feature = $worker)] $name,)*];
+
+        /// Every function with the Worker that serves it, whichever this build registers.
+        pub const WORKER_OF_FUNCTION: &[(&str, &str)] = &[$(($name, $worker),)*];
+
+        /// The scheduled jobs this build's cron triggers run, each on its own schedule (the
+        /// Worker's `[triggers] crons` lists exactly these; a test keeps them in step).
+        pub const CRON_JOBS: &[CronJob] = &[$(#[cfg(feature = $job_worker)]
+            CronJob { name: $job::NAME, schedule: $job::SCHEDULE },)*];
+
+        /// Every cron job with the Worker whose trigger runs it.
+        pub const WORKER_OF_CRON_JOB: &[(&str, &str)] = &[$(($job::NAME, $job_worker),)*];
+
+        async fn route(
+            name: &str,
+            request: Request<Bytes>,
+            ctx: &Ctx,
+        ) -> Result<Response<Body>, ApiError> {
+            match name {
+                $(#[cfg(feature = $worker)]
+                $name => $module::handle(request, ctx).await.map(IntoAnswer::into_answer),)*
+                _ => Err(ApiError::not_found(format!("no function named {name}"))),
+            }
+        }
+
+        /// Runs the scheduled job `job`; an unknown name is a `not_found` error.
+        pub async fn run_cron(job: &str, ctx: &Ctx) -> Result<(), ApiError> {
+            ctx.log.info("cron", json!({ "job": job }));
+            match job {
+                $(#[cfg(feature = $job_worker)] $job::NAME => $job::run(ctx).await,)*
+                _ => Err(ApiError::not_found(format!("no cron job named {job}"))),
+            }
+        }
+    };
+}
+
+// Adding a function: its module above, its line here (the Worker is the one decision), its route
+// in that Worker's `wrangler/<worker>.toml`, its path in `openapi.json` and its component in
+// `spin.toml` (tests fail until all agree).
+registry! {
+    functions {
+        "health"             => health             in "app",
+        "goals-calculate"    => goals_calculate    in "app",
+        "goals"              => goals              in "app",
+        "goals-progress"     => goals_progress     in "app",
+        "activities"         => activities         in "app",
+        "activities-today"   => activities_today   in "app",
+        "referral-rules"     => referral_rules     in "app",
+        "scenarios"          => scenarios          in "app",
+        "auth-login"         => auth_login         in "app",
+        "auth-refresh"       => auth_refresh       in "app",
+        "auth-logout"        => auth_logout        in "app",
+        "auth-session"       => auth_session       in "app",
+        "flags"              => flags              in "app",
+        "kpi-me"             => kpi_me             in "app",
+        "kpi-org"            => kpi_org            in "app",
+        "messages"           => messages           in "app",
+        "message-thread"     => message_thread     in "app",
+        "messages-unread"    => messages_unread    in "app",
+        "notifications"      => notifications      in "app",
+
+        "admin-flags"        => admin_flags        in "admin",
+        "admin-audit"        => admin_audit        in "admin",
+        "admin-audit-export" => admin_audit_export in "admin",
+        "admin-sims"         => admin_sims         in "admin",
+        "admin-impersonate"  => admin_impersonate  in "admin",
+        "admin-users"        => admin_users        in "admin",
+        "admin-orgs"         => admin_orgs         in "admin",
+
+        "stripe-webhook"     => stripe_webhook     in "billing",
+        "mailgun-webhook"    => mailgun_webhook    in "billing",
+        "billing-checkout"   => billing_checkout   in "billing",
+        "billing-portal"     => billing_portal     in "billing",
+        "billing-holds"      => billing_holds      in "billing",
+    }
+    cron_jobs {
+        cron_payment_holds  in "billing",
+        cron_retention      in "billing",
+        cron_email_dispatch in "billing",
+    }
+}
 
 /// A scheduled job and when it runs: a cron expression, as the hosts' triggers name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,14 +166,6 @@ pub struct CronJob {
     pub name: &'static str,
     pub schedule: &'static str,
 }
-
-/// The scheduled jobs. Each schedule is one trigger of the hosts (wrangler.toml's
-/// `[triggers] crons` lists exactly these; a test keeps them in step).
-pub const CRON_JOBS: &[CronJob] = &[
-    CronJob { name: cron_payment_holds::NAME, schedule: cron_payment_holds::SCHEDULE },
-    CronJob { name: cron_retention::NAME, schedule: cron_retention::SCHEDULE },
-    CronJob { name: cron_email_dispatch::NAME, schedule: cron_email_dispatch::SCHEDULE },
-];
 
 /// The jobs a trigger fired with `schedule` runs (a Worker's scheduled event names its cron).
 pub fn cron_jobs_on(schedule: &str) -> Vec<&'static str> {
@@ -126,14 +188,12 @@ pub async fn serve(name: &str, request: Request<Bytes>, ctx: &Ctx) -> Response<B
     let mut response = if method == Method::OPTIONS {
         cors::preflight(&request_headers, &ctx.config).map(Body::Whole)
     } else {
-        let answer = match name {
-            _ if request.body().len() > MAX_BODY_BYTES => {
-                Err(ApiError::payload_too_large(MAX_BODY_BYTES))
-            }
-            "admin-audit-export" => admin_audit_export::handle(request, ctx).await,
-            _ => route(name, request, ctx).await.map(|response| response.map(Body::Whole)),
+        let answer = if request.body().len() > MAX_BODY_BYTES {
+            Err(ApiError::payload_too_large(MAX_BODY_BYTES))
+        } else {
+            route(name, request, ctx).await
         };
-        answer.unwrap_or_else(|error| error.into_response().map(Body::Whole))
+        answer.unwrap_or_else(|error| error.into_response().into_answer())
     };
     if method != Method::OPTIONS {
         cors::apply(&request_headers, &mut response, &ctx.config);
@@ -158,57 +218,6 @@ pub async fn dispatch(name: &str, request: Request<Bytes>, ctx: &Ctx) -> Respons
     match body.collect().await {
         Ok(bytes) => Response::from_parts(parts, bytes),
         Err(Aborted) => ApiError::internal().into_response(),
-    }
-}
-
-async fn route(
-    name: &str,
-    request: Request<Bytes>,
-    ctx: &Ctx,
-) -> Result<Response<Bytes>, ApiError> {
-    match name {
-        "health" => health::handle(request, ctx).await,
-        "goals-calculate" => goals_calculate::handle(request, ctx).await,
-        "goals" => goals::handle(request, ctx).await,
-        "goals-progress" => goals_progress::handle(request, ctx).await,
-        "activities-today" => activities_today::handle(request, ctx).await,
-        "activities" => activities::handle(request, ctx).await,
-        "referral-rules" => referral_rules::handle(request, ctx).await,
-        "scenarios" => scenarios::handle(request, ctx).await,
-        "auth-login" => auth_login::handle(request, ctx).await,
-        "auth-refresh" => auth_refresh::handle(request, ctx).await,
-        "auth-logout" => auth_logout::handle(request, ctx).await,
-        "auth-session" => auth_session::handle(request, ctx).await,
-        "flags" => flags::handle(request, ctx).await,
-        "admin-flags" => admin_flags::handle(request, ctx).await,
-        "admin-audit" => admin_audit::handle(request, ctx).await,
-        "admin-sims" => admin_sims::handle(request, ctx).await,
-        "admin-impersonate" => admin_impersonate::handle(request, ctx).await,
-        "admin-users" => admin_users::handle(request, ctx).await,
-        "admin-orgs" => admin_orgs::handle(request, ctx).await,
-        "stripe-webhook" => stripe_webhook::handle(request, ctx).await,
-        "mailgun-webhook" => mailgun_webhook::handle(request, ctx).await,
-        "kpi-me" => kpi_me::handle(request, ctx).await,
-        "billing-checkout" => billing_checkout::handle(request, ctx).await,
-        "billing-portal" => billing_portal::handle(request, ctx).await,
-        "kpi-org" => kpi_org::handle(request, ctx).await,
-        "billing-holds" => billing_holds::handle(request, ctx).await,
-        "messages" => messages::handle(request, ctx).await,
-        "message-thread" => message_thread::handle(request, ctx).await,
-        "messages-unread" => messages_unread::handle(request, ctx).await,
-        "notifications" => notifications::handle(request, ctx).await,
-        _ => Err(ApiError::not_found(format!("no function named {name}"))),
-    }
-}
-
-/// Runs the scheduled job `job`; an unknown name is a `not_found` error.
-pub async fn run_cron(job: &str, ctx: &Ctx) -> Result<(), ApiError> {
-    ctx.log.info("cron", json!({ "job": job }));
-    match job {
-        cron_payment_holds::NAME => cron_payment_holds::run(ctx).await,
-        cron_retention::NAME => cron_retention::run(ctx).await,
-        cron_email_dispatch::NAME => cron_email_dispatch::run(ctx).await,
-        _ => Err(ApiError::not_found(format!("no cron job named {job}"))),
     }
 }
 
@@ -378,17 +387,5 @@ pub(crate) mod tests {
         assert_eq!(cron_jobs_on("17  * * * *"), ["payment-holds-expiry"]);
         assert_eq!(cron_jobs_on("47 * * * *"), ["retention"]);
         assert!(cron_jobs_on("0 3 * * *").is_empty());
-    }
-
-    #[test]
-    fn wrangler_toml_triggers_exactly_the_jobs_schedules() {
-        let wrangler = include_str!("../../wrangler.toml");
-        let line = wrangler.lines().find(|line| line.starts_with("crons")).unwrap();
-        let mut triggers: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
-        let mut schedules: Vec<&str> = CRON_JOBS.iter().map(|job| job.schedule).collect();
-        triggers.sort_unstable();
-        schedules.sort_unstable();
-        schedules.dedup();
-        assert_eq!(triggers, schedules);
     }
 }

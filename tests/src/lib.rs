@@ -1,5 +1,8 @@
 //! Integration tests live in `tests/tests/`, one module per area. They talk HTTP to the local stack
-//! that `scripts/test` starts, found through `supabase/.temp/status.env`.
+//! that `scripts/test` starts, found through `supabase/.temp/status.env`. The library holds what
+//! the test binaries (`src/bin`) and the tests share.
+
+pub mod worker_routes;
 
 /// The local fakes' (`stripe-fake`, `mailgun-fake`) port: `--port P` on their command line, else
 /// `default`.

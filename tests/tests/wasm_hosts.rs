@@ -1,9 +1,12 @@
-//! The WASM builds really run: the Worker in workerd (`wrangler dev --local`) and the Spin
-//! component in a wasi:http host (`jco serve`), both started by scripts/test, which passes their
-//! URLs in `WORKERD_URL` and `SPIN_URL`. Each answers like the native host does.
+//! The WASM builds really run: the Workers in workerd (`wrangler dev --local`, one per Worker)
+//! and the Spin component in a wasi:http host (`jco serve`), all started by scripts/test. It
+//! passes `SPIN_URL`, and in `WORKERD_URL` the URL of `workers-edge`, which sends each request to
+//! the Worker its route in `wrangler/<worker>.toml` names, as Cloudflare does; `WORKERD_WORKERS`
+//! lists each Worker's own URL (`app=http://… admin=http://…`). Each answers like the native host.
 
 mod support;
 
+use integration_tests::worker_routes::{self, Routes};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::testing::hs256;
@@ -709,31 +712,52 @@ async fn the_worker_refuses_a_body_over_one_mebibyte() {
     refuses_a_body_over_one_mebibyte(&base).await;
 }
 
+/// Each Worker's own URL, from `WORKERD_WORKERS`, or `None` when this run has not started them.
+fn workers() -> Option<Vec<(String, String)>> {
+    let listed = host("WORKERD_WORKERS")?;
+    let pairs = listed.split_whitespace().map(|pair| pair.split_once('=').expect("worker=url"));
+    Some(pairs.map(|(worker, url)| (worker.to_owned(), url.to_owned())).collect())
+}
+
 #[tokio::test]
-async fn the_worker_runs_the_cron_jobs_on_its_scheduled_event() {
-    let Some(base) = host("WORKERD_URL") else { return };
-    let log = std::env::var("WORKERD_LOG").expect("WORKERD_LOG names wrangler's output");
-    // `wrangler dev --test-scheduled` fires the scheduled event; the handler logs its tick with
-    // the jobs of that schedule (this Worker has no Mailgun settings: the job stops there).
-    let cron = "* * * * *";
-    let query = cron.replace(' ', "+");
-    let response = reqwest::get(format!("{base}/__scheduled?cron={query}")).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
-    let ticked = |line: &str| {
-        let json = line.find('{').and_then(|at| serde_json::from_str::<Value>(&line[at..]).ok());
-        json.is_some_and(|json| {
-            json["event"] == "cron_tick"
-                && json["cron"] == cron
-                && json["jobs"] == json!(["email-dispatch"])
-        })
-    };
-    for _ in 0..50 {
-        if std::fs::read_to_string(&log).unwrap().lines().any(ticked) {
-            return;
+async fn each_worker_with_cron_jobs_runs_them_on_its_scheduled_event() {
+    let Some(workers) = workers() else { return };
+    let logs = std::env::var("WORKERD_LOG_DIR").expect("WORKERD_LOG_DIR holds wrangler's output");
+    let with_jobs = |worker: &str| functions::WORKER_OF_CRON_JOB.iter().any(|(_, w)| *w == worker);
+    for (worker, base) in workers.iter().filter(|(worker, _)| with_jobs(worker)) {
+        let log = format!("{logs}/test-workerd-{worker}.log");
+        // `wrangler dev --test-scheduled` fires the scheduled event; the handler logs its tick with
+        // the jobs of that schedule (the Workers have no Mailgun settings: email-dispatch stops
+        // there).
+        let of_worker = |job: &&functions::CronJob| {
+            functions::WORKER_OF_CRON_JOB.contains(&(job.name, worker.as_str()))
+        };
+        let cron = functions::CRON_JOBS.iter().find(of_worker).unwrap().schedule;
+        let jobs: Vec<&str> = functions::CRON_JOBS
+            .iter()
+            .filter(|job| of_worker(job) && job.schedule == cron)
+            .map(|job| job.name)
+            .collect();
+        let query = cron.replace(' ', "+");
+        let response = reqwest::get(format!("{base}/__scheduled?cron={query}")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+        let ticked = |line: &str| {
+            let at = line.find('{');
+            let json = at.and_then(|at| serde_json::from_str::<Value>(&line[at..]).ok());
+            json.is_some_and(|json| {
+                json["event"] == "cron_tick" && json["cron"] == cron && json["jobs"] == json!(jobs)
+            })
+        };
+        let mut found = false;
+        for _ in 0..50 {
+            found = std::fs::read_to_string(&log).unwrap().lines().any(ticked);
+            if found {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(found, "no cron_tick for {cron:?} in {log}");
     }
-    panic!("no cron_tick for {cron:?} in {log}");
 }
 
 #[tokio::test]
@@ -827,6 +851,98 @@ async fn the_worker_bills_through_stripe_like_the_native_host() {
 async fn the_spin_component_bills_through_stripe_like_the_native_host() {
     let Some(base) = host("SPIN_URL") else { return };
     bills_through_stripe_like_native(&base).await;
+}
+
+fn repository() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn every_function_is_served_by_exactly_one_worker_and_routed_there() {
+    let mut listed: Vec<&str> =
+        functions::WORKER_OF_FUNCTION.iter().map(|(name, _)| *name).collect();
+    listed.sort_unstable();
+    let mut registered = functions::NAMES.to_vec();
+    registered.sort_unstable();
+    assert_eq!(listed, registered, "each function is listed once, with one Worker");
+    let routes = Routes::load(&repository(), functions::WORKERS).unwrap_or_else(|e| panic!("{e}"));
+    for (name, worker) in functions::WORKER_OF_FUNCTION {
+        assert!(functions::WORKERS.contains(worker), "{name}: no Worker named {worker}");
+        for path in [format!("/functions/v1/{name}"), format!("/functions/v1/{name}?id=1")] {
+            let routed = routes.worker_for(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                routed,
+                Some(*worker),
+                "{path} leads to {routed:?}, not to {worker}, which serves it: a function of a \
+                 Worker other than app has the route {{ pattern = \"{HOST}/functions/v1/{name}*\", \
+                 zone_name = \"{ZONE}\" }} in wrangler/{worker}.toml (app takes every other path)"
+            );
+        }
+    }
+    // Every route is the app Worker's catch-all or leads to a function of its own Worker.
+    for route in &routes.0 {
+        assert_eq!((route.host.as_str(), route.zone_name.as_str()), (HOST, ZONE), "{route:?}");
+        let name = route.path.strip_prefix("/functions/v1/").and_then(|n| n.strip_suffix('*'));
+        let serves = |name| functions::WORKER_OF_FUNCTION.contains(&(name, route.worker.as_str()));
+        let catch_all = route.path == "/*" && route.worker == "app";
+        assert!(catch_all || name.is_some_and(serves), "{route:?} leads to none of its functions");
+    }
+    assert_eq!(routes.worker_for("/rest/v1/goals"), Ok(Some("app")), "app's catch-all");
+}
+
+/// The API host every Worker's routes are on, and its zone.
+const HOST: &str = "api.salespulse.example";
+const ZONE: &str = "salespulse.example";
+
+#[test]
+fn each_worker_config_runs_its_own_build_and_triggers_exactly_its_jobs_schedules() {
+    for worker in functions::WORKERS {
+        let config = worker_routes::config(&repository(), worker).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config["name"].as_str(), Some(format!("salespulse-{worker}").as_str()));
+        let main = format!("../functions/worker/build/{worker}/index.js");
+        assert_eq!(config["main"].as_str(), Some(main.as_str()), "{worker}");
+        let crons = config.get("triggers").and_then(|t| t.get("crons")).and_then(|c| c.as_array());
+        let mut triggers: Vec<&str> =
+            crons.into_iter().flatten().map(|cron| cron.as_str().unwrap()).collect();
+        let mut schedules: Vec<&str> = functions::CRON_JOBS
+            .iter()
+            .filter(|job| functions::WORKER_OF_CRON_JOB.contains(&(job.name, *worker)))
+            .map(|job| job.schedule)
+            .collect();
+        triggers.sort_unstable();
+        schedules.sort_unstable();
+        schedules.dedup();
+        assert_eq!(triggers, schedules, "{worker}'s cron triggers: one per schedule of its jobs");
+    }
+    let mut configs: Vec<String> = std::fs::read_dir(repository().join("wrangler"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|file| file.ends_with(".toml"))
+        .collect();
+    configs.sort_unstable();
+    let mut expected: Vec<String> =
+        functions::WORKERS.iter().map(|w| format!("{w}.toml")).collect();
+    expected.sort_unstable();
+    assert_eq!(configs, expected, "one wrangler config per Worker");
+}
+
+#[test]
+fn each_worker_is_a_feature_of_the_functions_and_of_the_worker_host() {
+    let features = |manifest: &str| {
+        let path = repository().join(manifest);
+        let manifest: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
+        manifest["features"].as_table().unwrap().clone()
+    };
+    let (functions, host) =
+        (features("functions/Cargo.toml"), features("functions/worker/Cargo.toml"));
+    let workers: Vec<toml::Value> = functions::WORKERS.iter().map(|w| (*w).into()).collect();
+    assert_eq!(functions["default"].as_array(), Some(&workers), "every host but the Workers: all");
+    assert_eq!(host.len(), functions::WORKERS.len(), "{host:?}");
+    for worker in functions::WORKERS {
+        assert_eq!(functions[*worker].as_array().map(Vec::len), Some(0), "{worker}");
+        let enables = toml::Value::Array(vec![format!("functions/{worker}").into()]);
+        assert_eq!(host.get(*worker), Some(&enables), "functions-worker's feature {worker}");
+    }
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! The Cloudflare Workers host: the fetch event serves `/functions/v1/<name>` from the registry,
-//! the scheduled event runs the cron jobs. Configuration comes from the Worker's vars and secrets,
+//! the scheduled event runs the cron jobs. Each Worker is one build of this crate with that
+//! Worker's feature, so the registry holds only its functions and cron jobs (`functions::WORKERS`);
+//! any other name is a 404. Configuration comes from the Worker's vars and secrets,
 //! outbound HTTP goes through `worker::Fetch`; everything else is the functions' business.
 //! A streamed body becomes the response's `ReadableStream`, pulled as workerd sends it; an
 //! aborted one errors that stream, and workerd cuts the response short.
