@@ -2,10 +2,13 @@
 -- edge), the counts and batching, the registry's checks, and two runs at once over real
 -- connections (dblink): neither waits for the other and every row is deleted and counted once.
 begin;
-select plan(37);
+select plan(40);
 select tests.create_world();
 delete from login_throttles;
 delete from impersonation_sessions;
+delete from email_outbox;
+delete from email_delivery_events;
+delete from mailgun_webhook_tokens;
 
 -- ## Who may run it
 select is(has_function_privilege(role, fn, 'execute'), role = 'service_role',
@@ -28,7 +31,9 @@ select is(array(select format('%I.%I %s', c.relnamespace::regnamespace, c.relnam
                   from private.retention_rules r join pg_class c on c.oid = r.table_name
                  order by r.run_order, c.relname),
           array['public.notifications 30 days', 'public.messages 1 year', 'public.message_threads 1 year',
-                'public.impersonation_sessions 90 days', 'public.login_throttles 1 day'],
+                'public.email_delivery_events 90 days', 'public.email_outbox 90 days',
+                'public.impersonation_sessions 90 days', 'public.login_throttles 1 day',
+                'public.mailgun_webhook_tokens 10:00:00'],
           'toasts go after 30 or 90 days, messages and threads after twelve months, support sessions 90 days after expiry, throttles after a day');
 select throws_ok($$select private.register_retention('public.messages', 'body', interval '1 day', 'x')$$,
                  '22023', 'retention: public.messages.body is no timestamptz column',
@@ -66,13 +71,25 @@ insert into notifications (user_id, org_id, kind, message_id, thread_id, created
 select tests.id('rep'), tests.id('org_a'), 'message', tests.id('m_recent'), tests.id('old_thread_alive'),
        pg_temp.ago(age), case when seen then pg_temp.ago(age) end
   from (values ('31 days'::interval, true), ('29 days', true), ('91 days', false), ('89 days', false)) t(age, seen);
+-- E-mail: finished batches and Mailgun's events after 90 days (a pending batch never), webhook
+-- tokens once no signature of theirs could be accepted.
+insert into email_outbox (id, recipient_id, status, attempts, next_attempt_at, created_at, finished_at)
+values (tests.named('batch_sent_91_days'), tests.id('rep'), 'sent', 1, pg_temp.ago('92 days'), pg_temp.ago('92 days'), pg_temp.ago('91 days')),
+       (tests.named('batch_sent_89_days'), tests.id('rep'), 'sent', 1, pg_temp.ago('90 days'), pg_temp.ago('90 days'), pg_temp.ago('89 days')),
+       (tests.named('batch_pending_old'), tests.id('rep2'), 'pending', 9, pg_temp.ago('200 days'), pg_temp.ago('200 days'), null);
+insert into email_delivery_events (mailgun_event_id, occurred_at, event, recipient, received_at)
+values ('event_91_days', pg_temp.ago('91 days'), 'delivered', 'rep@example.test', pg_temp.ago('91 days')),
+       ('event_89_days', pg_temp.ago('89 days'), 'delivered', 'rep@example.test', pg_temp.ago('89 days'));
+insert into mailgun_webhook_tokens (token, signed_at)
+values ('token_11_hours', pg_temp.ago('11 hours')), ('token_9_hours', pg_temp.ago('9 hours'));
 insert into login_throttles (subject, key_hash, failures, last_failure_at, locked_until)
 values ('account', extensions.digest('25 hours', 'sha256'), 5, pg_temp.ago('25 hours'), pg_temp.ago('24 hours 59 minutes')),
        ('account', extensions.digest('23 hours', 'sha256'), 2, pg_temp.ago('23 hours'), null);
 
 set local role service_role;
 select is(public.retention_delete_batch(2) -> 'deleted',
-          '{"public.notifications": 2, "public.messages": 2, "public.message_threads": 1, "public.login_throttles": 1, "public.impersonation_sessions": 1}',
+          '{"public.notifications": 2, "public.messages": 2, "public.message_threads": 1, "public.login_throttles": 1, "public.impersonation_sessions": 1,
+            "public.email_outbox": 1, "public.email_delivery_events": 1, "public.mailgun_webhook_tokens": 1}',
           'a batch of two takes the two oldest expired messages, and the threads, toasts and other rows that expired');
 reset role;
 select is(array(select tests.name(id) from messages order by created_at),
@@ -83,17 +100,25 @@ select is(array(select tests.name(id) from message_threads order by subject), ar
 select is(array(select tests.name(id) from impersonation_sessions order by expires_at), array['session_89_days', 'session_live'],
           'support sessions expired more than 90 days ago go');
 select is((select array_agg(failures) from login_throttles), '{2}'::integer[], 'throttles idle for more than a day go');
+select is(array(select tests.name(id) from email_outbox where created_at < now() - interval '1 day' order by created_at), array['batch_pending_old', 'batch_sent_89_days'],
+          'a batch finished more than 90 days ago goes; a pending one stays whatever its age');
+select is(array(select mailgun_event_id from email_delivery_events order by received_at), array['event_89_days'],
+          'Mailgun''s events go after 90 days');
+select is(array(select token from mailgun_webhook_tokens order by signed_at), array['token_9_hours'],
+          'a webhook token goes once its signature is past the 9-hour window (plus an hour)');
 select is(array(select format('%s %s', extract(day from now() - created_at), (seen_at is not null)::text) from notifications
                  where created_at < now() - interval '1 day' order by created_at),
           array['89 false', '29 true'], 'a seen toast goes after 30 days, an unseen one after 90');
 
 set local role service_role;
 select is(public.retention_delete_batch(2) - 'at',
-          jsonb_build_object('deleted', '{"public.notifications": 0, "public.messages": 1, "public.message_threads": 1, "public.login_throttles": 0, "public.impersonation_sessions": 0}'::jsonb,
+          jsonb_build_object('deleted', '{"public.notifications": 0, "public.messages": 1, "public.message_threads": 1, "public.login_throttles": 0, "public.impersonation_sessions": 0,
+                                          "public.email_outbox": 0, "public.email_delivery_events": 0, "public.mailgun_webhook_tokens": 0}'::jsonb,
                              'more', true, 'as_of', floor(extract(epoch from now()))::bigint),
           'the next batch takes the last expired message and then its thread, and asks for another batch');
 select is(public.retention_delete_batch(1000) - 'at' - 'as_of',
-          '{"deleted": {"public.notifications": 0, "public.messages": 0, "public.message_threads": 0, "public.login_throttles": 0, "public.impersonation_sessions": 0}, "more": false}',
+          '{"deleted": {"public.notifications": 0, "public.messages": 0, "public.message_threads": 0, "public.login_throttles": 0, "public.impersonation_sessions": 0,
+                       "public.email_outbox": 0, "public.email_delivery_events": 0, "public.mailgun_webhook_tokens": 0}, "more": false}',
           'the batch after deletes nothing and ends the run');
 reset role;
 select is(array(select tests.name(id) from messages order by created_at), array['m_a_year', 'm_recent'],

@@ -41,7 +41,7 @@ select is(pg_temp.left_of('race', 10), 0::bigint, 'together they deleted all ten
 select dblink_exec('first', pg_temp.expired_rows('procedure', 7));
 select is(dblink_exec('first', 'call private.run_retention(3)'), 'CALL', 'pg_cron''s command runs outside a transaction block');
 select is((select after from dblink('second', $$select after from public.audit_log where action = 'retention.run' order by id desc limit 1$$) t(after jsonb)),
-          '{"batches": 4, "complete": true, "deleted": {"public.notifications": 0, "public.messages": 0, "public.login_throttles": 7, "public.message_threads": 0, "public.impersonation_sessions": 0}}'::jsonb,
+          '{"batches": 4, "complete": true, "deleted": {"public.notifications": 0, "public.messages": 0, "public.login_throttles": 7, "public.message_threads": 0, "public.impersonation_sessions": 0, "public.email_outbox": 0, "public.email_delivery_events": 0, "public.mailgun_webhook_tokens": 0}}'::jsonb,
           'seven expired rows in batches of three: 3 + 3 + 1, then one that finds nothing, each committed; one audit entry with the total');
 select is(pg_temp.left_of('procedure', 7), 0::bigint, 'and the rows are gone');
 select dblink_exec('second', $$delete from public.audit_log where action = 'retention.run' and actor_role = 'postgres'$$);
