@@ -3,8 +3,8 @@
 //! tests reach every Worker through one URL and a function without its route is not reached.
 //! Answers pass through as they stream, and repeated headers (`Set-Cookie`) all arrive.
 //!
-//! `workers-edge --port P app=http://127.0.0.1:P1 admin=http://127.0.0.1:P2 …`, run from the
-//! repository (scripts/test starts it).
+//! `workers-edge --port P app=http://127.0.0.1:P1 admin=http://127.0.0.1:P2 …` (scripts/test
+//! starts it).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -43,7 +43,9 @@ async fn main() {
         .map(|(name, url)| (name.to_owned(), url.trim_end_matches('/').to_owned()))
         .collect();
     let names: Vec<&str> = workers.keys().map(String::as_str).collect();
-    let routes = Routes::load(Path::new("."), &names).unwrap_or_else(|error| panic!("{error}"));
+    // The repository this binary was built in, wherever it is started from.
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let routes = Routes::load(&repository, &names).unwrap_or_else(|error| panic!("{error}"));
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
