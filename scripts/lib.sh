@@ -116,9 +116,15 @@ jwt_for_user() {
     "$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -hmac "$secret" -binary | b64url)"
 }
 
-# The Cloudflare Workers, one per wrangler/<worker>.toml (a test keeps them equal to
-# functions::WORKERS and the functions-worker crate's features).
+# The Cloudflare Workers (a test keeps them equal to functions::WORKERS and the functions-worker
+# crate's features): app, whose config is the project's wrangler.toml, and one per
+# wrangler/<worker>.toml.
 workers() {
   local config
+  echo app
   for config in "$REPO"/wrangler/*.toml; do basename "$config" .toml; done
+}
+# The wrangler config of Worker $1.
+worker_config() {
+  if [[ "$1" == app ]]; then echo "$REPO/wrangler.toml"; else echo "$REPO/wrangler/$1.toml"; fi
 }

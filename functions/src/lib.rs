@@ -64,7 +64,8 @@ use shared::runtime::Ctx;
 use crate::body::IntoAnswer;
 pub use crate::body::{Aborted, Body, Chunks};
 
-/// The Cloudflare Workers, each a cargo feature of this crate and a `wrangler/<worker>.toml`:
+/// The Cloudflare Workers, each a cargo feature of this crate and a wrangler config (`app`'s is the
+/// project's `wrangler.toml`, the others' `wrangler/<worker>.toml`):
 /// `app` what members use day to day, `admin` platform and organization administration,
 /// `billing` Stripe (checkout, portal, payment holds), the providers' webhooks and the scheduled
 /// jobs.

@@ -1,9 +1,9 @@
-//! The Cloudflare Workers' routes, as their configs (`wrangler/<worker>.toml`) declare them, and
+//! The Cloudflare Workers' routes, as their configs ([`config_path`]) declare them, and
 //! the Worker Cloudflare's edge picks for a URL: of the route patterns that match it, the most
 //! specific wins. A pattern is `<host>/<path>`, its path ending in `*` to match any rest
 //! (query strings included); without `*` it matches the path exactly.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One `{ pattern, zone_name }` of a Worker's `routes`.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,7 +53,7 @@ impl Route {
 pub struct Routes(pub Vec<Route>);
 
 impl Routes {
-    /// The routes of `wrangler/<worker>.toml` for each of `workers`, under the repository `root`.
+    /// The routes in the config of each of `workers`, under the repository `root`.
     pub fn load(root: &Path, workers: &[&str]) -> Result<Self, String> {
         let mut routes = Vec::new();
         for worker in workers {
@@ -87,9 +87,23 @@ impl Routes {
     }
 }
 
-/// `wrangler/<worker>.toml`, parsed.
+/// The Worker that takes every path no other Worker claims; its config is the project's
+/// `wrangler.toml`, which `wrangler dev` and `wrangler deploy` use without `-c`.
+pub const DEFAULT_WORKER: &str = "app";
+
+/// Where `worker`'s config is: `wrangler.toml` for the default Worker, else
+/// `wrangler/<worker>.toml`.
+pub fn config_path(root: &Path, worker: &str) -> PathBuf {
+    if worker == DEFAULT_WORKER {
+        root.join("wrangler.toml")
+    } else {
+        root.join("wrangler").join(format!("{worker}.toml"))
+    }
+}
+
+/// `worker`'s config, parsed.
 pub fn config(root: &Path, worker: &str) -> Result<toml::Table, String> {
-    let path = root.join("wrangler").join(format!("{worker}.toml"));
+    let path = config_path(root, worker);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     text.parse().map_err(|e| format!("{}: {e}", path.display()))
 }

@@ -159,7 +159,7 @@ impl WasmHost {
             Wasm::Worker => {
                 let mut command = Command::new(repo.join("node_modules/.bin/wrangler"));
                 command
-                    .args(["dev", "--local", "--config", "wrangler/app.toml", "--ip", "127.0.0.1"])
+                    .args(["dev", "--local", "--config", "wrangler.toml", "--ip", "127.0.0.1"])
                     .args(["--port", &port.to_string()])
                     .args(["--inspector-port", &free_port().to_string()])
                     .arg("--persist-to")

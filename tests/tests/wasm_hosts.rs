@@ -875,7 +875,7 @@ fn every_function_is_served_by_exactly_one_worker_and_routed_there() {
                 Some(*worker),
                 "{path} leads to {routed:?}, not to {worker}, which serves it: a function of a \
                  Worker other than app has the route {{ pattern = \"{HOST}/functions/v1/{name}*\", \
-                 zone_name = \"{ZONE}\" }} in wrangler/{worker}.toml (app takes every other path)"
+                 zone_name = \"{ZONE}\" }} in wrangler/{worker}.toml (app, in wrangler.toml, takes every other path)"
             );
         }
     }
@@ -899,7 +899,11 @@ fn each_worker_config_runs_its_own_build_and_triggers_exactly_its_jobs_schedules
     for worker in functions::WORKERS {
         let config = worker_routes::config(&repository(), worker).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config["name"].as_str(), Some(format!("salespulse-{worker}").as_str()));
-        let main = format!("../functions/worker/build/{worker}/index.js");
+        // `main` is relative to the config's own folder.
+        let config_dir =
+            worker_routes::config_path(&repository(), worker).parent().unwrap().to_owned();
+        let to_root = if config_dir == repository() { "" } else { "../" };
+        let main = format!("{to_root}functions/worker/build/{worker}/index.js");
         assert_eq!(config["main"].as_str(), Some(main.as_str()), "{worker}");
         let crons = config.get("triggers").and_then(|t| t.get("crons")).and_then(|c| c.as_array());
         let mut triggers: Vec<&str> =
@@ -918,10 +922,17 @@ fn each_worker_config_runs_its_own_build_and_triggers_exactly_its_jobs_schedules
         .unwrap()
         .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|file| file.ends_with(".toml"))
+        .map(|file| format!("wrangler/{file}"))
+        .chain(repository().join("wrangler.toml").exists().then(|| "wrangler.toml".to_owned()))
         .collect();
     configs.sort_unstable();
-    let mut expected: Vec<String> =
-        functions::WORKERS.iter().map(|w| format!("{w}.toml")).collect();
+    let mut expected: Vec<String> = functions::WORKERS
+        .iter()
+        .map(|worker| {
+            let path = worker_routes::config_path(&repository(), worker);
+            path.strip_prefix(repository()).unwrap().to_string_lossy().into_owned()
+        })
+        .collect();
     expected.sort_unstable();
     assert_eq!(configs, expected, "one wrangler config per Worker");
 }

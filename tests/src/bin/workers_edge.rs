@@ -1,5 +1,5 @@
 //! A local stand-in for Cloudflare's edge in front of the Workers: each request goes to the
-//! Worker whose route (in `wrangler/<worker>.toml`) matches its URL, as in production, so the
+//! Worker whose route (in its wrangler config) matches its URL, as in production, so the
 //! tests reach every Worker through one URL and a function without its route is not reached.
 //! Answers pass through as they stream, and repeated headers (`Set-Cookie`) all arrive.
 //!
